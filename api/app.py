@@ -1,0 +1,84 @@
+"""create_app(settings): the HTTP API, built at start-up, never at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from api.errors import install_error_handlers
+from api.responses import problem
+from api.routes import health, inventory, products, purchase_orders, reservations, stock, warehouses
+from api.runtime import Runtime, open_runtime
+from api.settings import Settings
+
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """Build the API; it opens (or is given) the runtime for its lifetime."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        app.state.runtime = runtime or open_runtime(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.runtime.close()
+
+    app = FastAPI(
+        title="OrderLedger",
+        version="0.1.0",
+        description="Event-sourced order-fulfilment ledger: inventory, orders, receivables.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.middleware("http")(_guard_bodies(settings.max_body_bytes))
+    for module in (products, warehouses, purchase_orders, stock, reservations, inventory, health):
+        app.include_router(module.router)
+    return app
+
+
+def _guard_bodies(
+    max_bytes: int,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    """Refuse oversized bodies (413) and bodies that are not JSON (415) before any work."""
+
+    async def guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if request.method in BODY_METHODS:
+            length = request.headers.get("content-length")
+            if length and (not length.isdigit() or int(length) > max_bytes):
+                return problem(
+                    413,
+                    "Request too large",
+                    f"bodies are limited to {max_bytes} bytes",
+                    "body-too-large",
+                    request,
+                )
+            body = await request.body()
+            if len(body) > max_bytes:
+                return problem(
+                    413,
+                    "Request too large",
+                    f"bodies are limited to {max_bytes} bytes",
+                    "body-too-large",
+                    request,
+                )
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if body and content_type != "application/json" and not content_type.endswith("+json"):
+                detail = (
+                    f"send the body as application/json, not {content_type or 'no content type'}"
+                )
+                return problem(
+                    415, "Unsupported media type", detail, "unsupported-media-type", request
+                )
+        return await call_next(request)
+
+    return guard

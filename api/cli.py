@@ -1,0 +1,180 @@
+"""The `orderledger` command line: serve, demo, migrate, projections."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from api.runtime import Runtime, open_runtime
+from api.settings import Settings
+from domain.exceptions import DomainError
+
+cli = typer.Typer(
+    help="OrderLedger: an event-sourced order-fulfilment ledger.", no_args_is_help=True
+)
+projections_cli = typer.Typer(help="Inspect, run and rebuild read models.", no_args_is_help=True)
+cli.add_typer(projections_cli, name="projections")
+console = Console()
+errors = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    errors.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def runtime(start: bool = False) -> Iterator[Runtime]:
+    try:
+        opened = open_runtime(Settings(), start_projections=start)
+    except Exception as error:  # unreachable database, bad URL: one line, non-zero exit
+        fail(f"cannot open the ledger: {_first_line(error)}")
+    try:
+        yield opened
+    except DomainError as error:
+        fail(error.message)
+    finally:
+        opened.close()
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    demo_if_empty: Annotated[
+        bool, typer.Option(help="Load the demo data set into an empty ledger")
+    ] = False,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = Settings()
+    bind_host, bind_port = host or settings.host, port or settings.port
+    with runtime(start=True) as opened:
+        if demo_if_empty and opened.ledger.head() == 0:
+            _load_demo(opened, 200)
+        console.print(
+            f"OrderLedger on [bold]http://{bind_host}:{bind_port}[/bold]  (API docs: http://{bind_host}:{bind_port}/docs)"
+        )
+        uvicorn.run(
+            create_app(settings, runtime=opened), host=bind_host, port=bind_port, log_level="info"
+        )
+
+
+@cli.command()
+def migrate() -> None:
+    """Create the event store and read-model tables (run once before several workers start)."""
+    with runtime() as opened:
+        console.print(f"ready: event store and {len(opened.runner.projections)} read models")
+
+
+@cli.command()
+def demo(
+    skus: Annotated[int, typer.Option(min=10, max=5000, help="How many SKUs")] = 200,
+    force: Annotated[bool, typer.Option(help="Load even if the ledger already has events")] = False,
+) -> None:
+    """Load the demo data set through the ledger's own commands."""
+    with runtime() as opened:
+        if opened.ledger.head() and not force:
+            fail("the ledger already has events; use --force to add the demo data anyway")
+        _load_demo(opened, skus)
+
+
+def _load_demo(opened: Runtime, skus: int) -> None:
+    from api.demo import load_demo
+
+    with _progress("loading demo data", total=None) as advance:
+        issued = load_demo(opened.ledger, skus=skus, progress=advance)
+    console.print(f"demo data: {issued} commands, log head at {opened.ledger.head()}")
+    catch_up_all(opened)
+
+
+def catch_up_all(opened: Runtime) -> None:
+    """Followers write events too (requisitions): repeat until every projection is at the head."""
+    while any(status.lag for status in opened.runner.status()):
+        for name in opened.runner.projections:
+            opened.runner.catch_up(name)
+
+
+@projections_cli.command("status")
+def projections_status() -> None:
+    """Position and lag of every projection."""
+    with runtime() as opened:
+        table = Table("projection", "position", "head", "lag")
+        for status in opened.runner.status():
+            table.add_row(status.name, str(status.position), str(status.head), str(status.lag))
+        console.print(table)
+
+
+@projections_cli.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str | None, typer.Argument(help="Projection to rebuild (default: all)")] = None,
+) -> None:
+    """Rebuild from position 0 into shadow tables, then switch over."""
+    with runtime() as opened:
+        names = [name] if name else list(opened.runner.projections)
+        unknown = [n for n in names if n not in opened.runner.projections]
+        if unknown:
+            fail(
+                f"unknown projection {unknown[0]!r}; known: {', '.join(opened.runner.projections)}"
+            )
+        head = opened.ledger.head()
+        for each in names:
+            with _progress(f"rebuilding {each}", total=head) as advance:
+                processed = opened.runner.rebuild(each, on_page=advance)
+            console.print(f"{each}: rebuilt from {processed} events")
+
+
+@projections_cli.command("run")
+def projections_run(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Projections to run (default: all)")
+    ] = None,
+) -> None:
+    """Run projection workers in the foreground until interrupted."""
+    import time
+
+    with runtime() as opened:
+        if names:
+            unknown = [n for n in names if n not in opened.runner.projections]
+            if unknown:
+                fail(f"unknown projection {unknown[0]!r}")
+            opened.runner.projections = {n: opened.runner.projections[n] for n in names}
+        opened.runner.start()
+        console.print(f"running {', '.join(opened.runner.projections)}; Ctrl-C to stop")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+
+
+@contextmanager
+def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=not sys.stdout.isatty(),
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda completed: bar.update(task, completed=completed)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,214 @@
+"""A realistic demo data set, built through the same commands an API client would send.
+
+Three warehouses, 200 SKUs, purchase orders approved and (partly) received, stock counts
+with differences, transfers (some still in transit), reservations for sales orders, and
+safety-stock levels that leave a few SKUs below safety (so alerts and requisitions show).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from domain.exceptions import NotFound, RuleViolation
+from domain.ledger import Ledger
+from domain.values import Meta
+
+WAREHOUSES = [
+    ("WH-BER", "Berlin central warehouse", "Am Borsigturm 100, 13507 Berlin"),
+    ("WH-HAM", "Hamburg port warehouse", "Am Sandtorkai 50, 20457 Hamburg"),
+    ("WH-MUC", "Munich assembly plant store", "Lilienthalallee 40, 80939 München"),
+]
+FAMILIES = [
+    ("BRK", "Bracket", "pcs"), ("VLV", "Valve", "pcs"), ("CBL", "Cable", "m"),
+    ("PNL", "Panel", "pcs"), ("GSK", "Gasket", "pcs"), ("MTR", "Motor", "pcs"),
+    ("SNS", "Sensor", "pcs"), ("PMP", "Pump", "pcs"), ("FLT", "Filter", "pcs"),
+    ("RSN", "Resin", "kg"),
+]  # fmt: skip
+SUPPLIERS = [
+    "Acme Components GmbH",
+    "Nordic Metals AB",
+    "Shenzhen Precision Ltd",
+    "Rhein Plastics AG",
+]
+
+
+def load_demo(
+    ledger: Ledger, *, skus: int = 200, seed: int = 7, progress: Callable[[int], None] | None = None
+) -> int:
+    """Build the data set; returns the number of commands issued."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC).replace(microsecond=0)
+    issued = 0
+
+    def meta(command: str, actor: str = "demo-loader") -> Meta:
+        nonlocal issued
+        issued += 1
+        if progress:
+            progress(issued)
+        return Meta(actor=actor, correlation_id=f"demo-{issued}", command=command, at=now)
+
+    def day(offset: int) -> datetime:
+        return now - timedelta(days=offset, hours=rng.randint(0, 8))
+
+    for code, name, address in WAREHOUSES:
+        ledger.register_warehouse(
+            meta("register_warehouse"), code_=code, name=name, address=address
+        )
+    catalog = _products(ledger, rng, skus, meta)
+    _purchases(ledger, rng, catalog, meta, day)
+    _movements(ledger, rng, catalog, meta, day)
+    return issued
+
+
+def _products(
+    ledger: Ledger, rng: random.Random, count: int, meta: Callable[..., Meta]
+) -> list[str]:
+    skus = []
+    for n in range(count):
+        prefix, noun, unit = FAMILIES[n % len(FAMILIES)]
+        sku = f"{prefix}-{1000 + n}"
+        cost = Decimal(rng.randint(150, 25000)) / 100
+        ledger.register_product(
+            meta("register_product", "master-data"), sku=sku, name=f"{noun} type {n:03d}",
+            unit=unit, make_or_buy="make" if n % 4 == 0 else "buy", standard=n % 9 != 0,
+            list_price=(cost * Decimal("1.6")).quantize(Decimal("0.01")),
+            standard_cost=cost, currency_code="EUR",
+        )  # fmt: skip
+        skus.append(sku)
+    return skus
+
+
+def _purchases(
+    ledger: Ledger,
+    rng: random.Random,
+    skus: list[str],
+    meta: Callable[..., Meta],
+    day: Callable[[int], datetime],
+) -> None:
+    """Each warehouse buys every SKU once; most orders arrive, some partly, some not yet."""
+    for w, (warehouse, _, _) in enumerate(WAREHOUSES):
+        for batch in range(0, len(skus), 10):
+            number = f"PO-{warehouse[3:]}-{batch // 10 + 1:03d}"
+            lines = [
+                {"sku": sku, "quantity": str(rng.randint(20, 400)), "unit_cost": "1.00"}
+                for sku in skus[batch : batch + 10]
+            ]
+            ledger.create_purchase_order(
+                meta("create_purchase_order", "buyer.anna"), number=number,
+                supplier=rng.choice(SUPPLIERS), warehouse=warehouse, lines=lines,
+                currency_code="EUR",
+            )  # fmt: skip
+            fate = (batch // 10 + w) % 10
+            if fate == 9:
+                continue  # still a draft
+            ledger.approve_purchase_order(
+                meta("approve_purchase_order", "manager.lee"), number=number, effective_at=day(40)
+            )
+            if fate == 8:
+                continue  # approved, on its way: in transit
+            share = Decimal("0.5") if fate in (6, 7) else Decimal(1)
+            receipt = {
+                i + 1: (Decimal(line["quantity"]) * share).quantize(Decimal(1))
+                for i, line in enumerate(lines)
+            }
+            ledger.receive_purchase_order(
+                meta("receive_purchase_order", "warehouse.tom"),
+                number=number,
+                lines=receipt,
+                effective_at=day(30),
+            )
+            if fate == 6:
+                ledger.cancel_purchase_order(
+                    meta("cancel_purchase_order", "buyer.anna"),
+                    number=number,
+                    reason="supplier cannot deliver the rest",
+                )
+
+
+def _movements(
+    ledger: Ledger,
+    rng: random.Random,
+    skus: list[str],
+    meta: Callable[..., Meta],
+    day: Callable[[int], datetime],
+) -> None:
+    """Safety levels, sales reservations and shipments, cycle counts and transfers."""
+    berlin, hamburg, munich = (w[0] for w in WAREHOUSES)
+    for n, sku in enumerate(skus):
+        for warehouse in (berlin, hamburg, munich):
+            if rng.random() < 0.6:
+                level = str(rng.choice([5, 10, 15, 25]))
+                ledger.set_safety_stock(
+                    meta("set_safety_stock", "planner.kim"),
+                    sku=sku,
+                    warehouse=warehouse,
+                    level=level,
+                )
+        if n % 5 == 0:
+            order = {"sku": sku, "warehouse": berlin, "order_ref": f"SO-{5000 + n}"}
+            _try(
+                ledger.reserve,
+                meta("reserve", "sales.maria"),
+                **order,
+                quantity_=str(rng.randint(5, 60)),
+                effective_at=day(10),
+            )
+        if n % 7 == 0:
+            item = ledger.stock_item(sku, hamburg)
+            counted = max(item.locked, item.physical + rng.randint(-5, 3))
+            ledger.count_stock(
+                meta("count_stock", "warehouse.tom"),
+                sku=sku,
+                warehouse=hamburg,
+                counted=counted,
+                reason="cycle count",
+                effective_at=day(5),
+            )
+        if n % 11 == 0:
+            ref = f"TRF-{sku}"
+            _try(
+                ledger.transfer,
+                meta("transfer", "warehouse.tom"),
+                sku=sku,
+                from_warehouse=berlin,
+                to_warehouse=munich,
+                quantity_="10",
+                transfer_ref=ref,
+                effective_at=day(3),
+            )
+            if n % 22 == 0:
+                _try(
+                    ledger.receive_transfer,
+                    meta("receive_transfer", "warehouse.jo"),
+                    sku=sku,
+                    warehouse=munich,
+                    transfer_ref=ref,
+                    effective_at=day(1),
+                )
+        if n % 13 == 0:
+            order = {"sku": sku, "warehouse": munich, "order_ref": f"SO-{7000 + n}"}
+            _try(
+                ledger.reserve,
+                meta("reserve", "sales.omar"),
+                **order,
+                quantity_="60",
+                effective_at=day(2),
+            )
+            _try(
+                ledger.issue_for_shipment,
+                meta("issue_for_shipment", "warehouse.jo"),
+                **order,
+                quantity_="20",
+                shipment_ref=f"SHP-{7000 + n}",
+                effective_at=day(1),
+            )
+
+
+def _try(command: Callable[..., object], *args: object, **kwargs: object) -> None:
+    """Demo steps that a rule may refuse (not enough stock here) are simply skipped."""
+    with contextlib.suppress(RuleViolation, NotFound):
+        command(*args, **kwargs)

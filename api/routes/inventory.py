@@ -1,0 +1,108 @@
+"""Inventory queries on the read model: the four dimensions, movements, alerts, requisitions."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from api.deps import MinPosition, RuntimeDep, to_json_ready, wait_for_position
+from api.errors import ApiError
+from api.responses import json_response
+from projections import queries
+
+router = APIRouter(tags=["inventory"])
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+def _encode(key: list[str]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(key)).decode()
+
+
+def _decode(cursor: str) -> tuple[str, str]:
+    try:
+        sku, warehouse = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return str(sku), str(warehouse)
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise ApiError(422, "cursor is not one this API returned", "invalid-cursor") from None
+
+
+@router.get("/inventory")
+def list_inventory(
+    rt: RuntimeDep,
+    warehouse: str | None = None,
+    sku_prefix: Annotated[str | None, Query(max_length=64)] = None,
+    below_safety: bool | None = None,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    limit: Limit = 100,
+    min_position: MinPosition = None,
+) -> Response:
+    """Every SKU × warehouse: physical, in transit, locked, available, projected, safety."""
+    wait_for_position(rt, min_position, "inventory")
+    after = _decode(cursor) if cursor else None
+    with rt.store.read() as cur:
+        rows = queries.list_inventory(
+            cur, warehouse=warehouse, sku_prefix=sku_prefix, below_safety=below_safety,
+            after=after, limit=limit,
+        )  # fmt: skip
+    next_cursor = _encode([rows[-1]["sku"], rows[-1]["warehouse"]]) if len(rows) == limit else None
+    return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
+
+
+@router.get("/inventory/{sku}")
+def sku_inventory(sku: str, rt: RuntimeDep, min_position: MinPosition = None) -> Response:
+    """One SKU across warehouses, with totals."""
+    wait_for_position(rt, min_position, "inventory")
+    with rt.store.read() as cur:
+        found = queries.sku_inventory(cur, sku)
+    if found is None:
+        raise ApiError(404, f"no inventory for SKU {sku!r}", "not-found")
+    found["warehouses"] = [to_json_ready(r) for r in found["warehouses"]]
+    return json_response(found)
+
+
+@router.get("/inventory/{sku}/{warehouse}/movements")
+def stock_movements(
+    sku: str,
+    warehouse: str,
+    rt: RuntimeDep,
+    after: Annotated[int | None, Query(ge=0, description="Cursor: last position seen")] = None,
+    limit: Limit = 100,
+    min_position: MinPosition = None,
+) -> Response:
+    """The movement ledger of one item: each movement with running balances."""
+    wait_for_position(rt, min_position, "inventory")
+    with rt.store.read() as cur:
+        rows = queries.movements(cur, sku, warehouse, after=after, limit=limit)
+    next_cursor = rows[-1]["position"] if len(rows) == limit else None
+    return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
+
+
+@router.get("/safety-alerts")
+def safety_alerts(
+    rt: RuntimeDep,
+    status: Literal["open", "cleared"] | None = None,
+    min_position: MinPosition = None,
+) -> Response:
+    """Items whose projected stock fell below safety stock, and what was requisitioned."""
+    wait_for_position(rt, min_position, "safety_stock")
+    with rt.store.read() as cur:
+        rows = queries.list_safety_alerts(cur, status=status)
+    return json_response({"items": [to_json_ready(r) for r in rows]})
+
+
+@router.get("/purchase-requisitions")
+def purchase_requisitions(
+    rt: RuntimeDep,
+    status: Literal["open", "closed"] | None = None,
+    min_position: MinPosition = None,
+) -> Response:
+    """Requests to purchase, raised automatically for safety-stock gaps."""
+    wait_for_position(rt, min_position, "purchasing")
+    with rt.store.read() as cur:
+        rows = queries.list_requisitions(cur, status=status)
+    return json_response({"items": [to_json_ready(r) for r in rows]})

@@ -1,0 +1,92 @@
+"""Settings: the only reader of the process environment (ORDERLEDGER_* variables)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with defaults that run with zero set-up on SQLite."""
+
+    model_config = SettingsConfigDict(env_prefix="ORDERLEDGER_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///var/orderledger.db",
+        description="sqlite:///path/to/file.db (default) or postgresql://user@host:5432/db",
+    )
+    events_schema: str = Field("public", description="PostgreSQL schema of the event store")
+    views_schema: str = Field("orderledger_views", description="PostgreSQL schema of read models")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    receipt_tolerance: Decimal = Field(
+        Decimal("0.05"), description="Over-receipt allowed on a PO line, as a fraction"
+    )
+    projection_page_size: int = 1000
+    projection_poll_seconds: float = 0.5
+    run_projections: bool = Field(True, description="Run projection workers inside the API")
+    read_your_writes_timeout: float = 5.0
+    postgres_pool_size: int = 10
+    max_body_bytes: int = 1_000_000
+    aggregate_cache_size: int = 20_000
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    def sqlite_path(self) -> Path:
+        if not self.database_url.startswith("sqlite:///"):
+            raise ValueError(f"unsupported database URL: {self.database_url!r}")
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    def views_path(self) -> Path:
+        path = self.sqlite_path()
+        return path.with_name(path.stem + "-views" + path.suffix)
+
+    def postgres_conninfo(self) -> str:
+        parts = urlsplit(self.database_url)
+        fields = {
+            "host": parts.hostname or "127.0.0.1",
+            "port": str(parts.port or 5432),
+            "dbname": parts.path.lstrip("/") or "postgres",
+            "user": unquote(parts.username or "postgres"),
+        }
+        if parts.password:
+            fields["password"] = unquote(parts.password)
+        return " ".join(f"{key}={value}" for key, value in fields.items())
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The event store's configuration, derived from `database_url`."""
+        env = {
+            "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
+            "COMPRESSOR_TOPIC": "",
+        }
+        if self.is_postgres:
+            parts = urlsplit(self.database_url)
+            env.update(
+                PERSISTENCE_MODULE="eventsourcing.postgres",
+                POSTGRES_DBNAME=parts.path.lstrip("/") or "postgres",
+                POSTGRES_HOST=parts.hostname or "127.0.0.1",
+                POSTGRES_PORT=str(parts.port or 5432),
+                POSTGRES_USER=unquote(parts.username or "postgres"),
+                POSTGRES_SCHEMA=self.events_schema,
+                POSTGRES_PASSWORD=unquote(parts.password or ""),
+                POSTGRES_POOL_SIZE=str(self.postgres_pool_size),
+                POSTGRES_MAX_OVERFLOW="10",
+                POSTGRES_LOCK_TIMEOUT="10",
+                POSTGRES_CONNECT_TIMEOUT="5",
+                POSTGRES_PRE_PING="y",
+            )
+        else:
+            path = self.sqlite_path()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            env.update(
+                PERSISTENCE_MODULE="eventsourcing.sqlite",
+                SQLITE_DBNAME=str(path),
+                SQLITE_LOCK_TIMEOUT="30",
+            )
+        return env

@@ -1,0 +1,1 @@
+"""OrderLedger domain: aggregates, events, invariants and the application's commands."""

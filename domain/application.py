@@ -1,0 +1,200 @@
+"""The Ledger application: persistence wiring, atomic saves stamped with metadata,
+optimistic-concurrency retries and idempotent commands.
+
+Command methods live in one mixin per concept (`domain/commands_*.py`); this module holds
+the machinery they share: load → decide → save, retried on a version conflict.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import Environment
+
+from domain.exceptions import (
+    AlreadyExists,
+    ConcurrencyExhausted,
+    DomainError,
+    IdempotencyKeyReused,
+    NotFound,
+    StaleVersion,
+)
+from domain.idempotency import IdempotencyRecord, idempotency_id
+from domain.products import Product
+from domain.stock_items import StockItem
+from domain.values import Meta, stable_id
+from domain.warehouses import Warehouse
+
+A = TypeVar("A", bound=Aggregate)
+
+MAX_ATTEMPTS = 40
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """An Idempotency-Key and a hash of the request it came with."""
+
+    key: str
+    request_hash: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command returns: its result, the log position it wrote, and whether the
+    result is a replay of an earlier request with the same idempotency key."""
+
+    result: dict[str, Any]
+    position: int
+    replayed: bool = False
+
+
+@dataclass
+class Decision:
+    """What `decide` produced: aggregates with pending events and the result to return."""
+
+    aggregates: list[Aggregate]
+    result: dict[str, Any]
+
+
+class LedgerBase(Application[UUID]):
+    """Event store, repository and the command execution loop."""
+
+    name = "orderledger"
+    snapshotting_intervals = {StockItem: 200}
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self.save_listeners: list[Callable[[int], None]] = []
+        super().__init__(env=dict(env or {}))
+
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        # Settings is the only reader of the process environment: never merge os.environ.
+        values = dict(env or {})
+        values["IS_SNAPSHOTTING_ENABLED"] = "y"
+        return Environment(name, values)
+
+    # -- saving ----------------------------------------------------------------------------
+
+    def save_with_meta(self, meta: Meta, *objs: Aggregate | None) -> int:
+        """Save every pending event of `objs` in one transaction; return the last position."""
+        processing = ProcessingEvent[UUID]()
+        processing.collect_events(*objs)
+        stamp = meta.as_dict()
+        for domain_event in processing.events:
+            # Metadata travels with the stored state, outside the domain's own fields.
+            object.__setattr__(domain_event, "meta", stamp)
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        position = recordings[-1].notification.id if recordings else self.head()
+        for listener in self.save_listeners:
+            listener(position)
+        return position
+
+    def head(self) -> int:
+        """The newest log position (0 for an empty log)."""
+        return self.recorder.max_notification_id() or 0
+
+    def execute(
+        self,
+        meta: Meta,
+        decide: Callable[[], Decision],
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Outcome:
+        """Load → decide → save, retried on a version conflict; idempotent given a claim."""
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                decision = decide()
+            except DomainError:
+                replay = self._replay(idempotency)
+                if replay is not None:
+                    return replay
+                raise
+            record: IdempotencyRecord | None = None
+            if idempotency is not None:
+                record = IdempotencyRecord(
+                    idempotency.key, idempotency.request_hash, decision.result
+                )
+            try:
+                position = self.save_with_meta(meta, *decision.aggregates, record)
+            except IntegrityError:
+                replay = self._replay(idempotency)
+                if replay is not None:
+                    return replay
+                _backoff(attempt)
+                continue
+            return Outcome(decision.result, position)
+        raise ConcurrencyExhausted(
+            f"{meta.command} lost {MAX_ATTEMPTS} optimistic-concurrency races; retry later"
+        )
+
+    def _replay(self, claim: IdempotencyClaim | None) -> Outcome | None:
+        if claim is None:
+            return None
+        try:
+            record: IdempotencyRecord = self.repository.get(idempotency_id(claim.key))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(record, IdempotencyRecord)
+        if record.request_hash != claim.request_hash:
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {claim.key!r} was already used for a different request"
+            )
+        return Outcome(dict(record.result), self.head(), replayed=True)
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"{what} not found") from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"{what} not found")
+        return aggregate
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return aggregate_id in self.repository
+
+    def require_absent(self, aggregate_id: UUID, what: str) -> None:
+        if self.exists(aggregate_id):
+            raise AlreadyExists(f"{what} already exists")
+
+    def product(self, sku: str) -> Product:
+        return self.load(Product, stable_id("product", sku), f"product {sku!r}")
+
+    def warehouse(self, code: str) -> Warehouse:
+        return self.load(Warehouse, stable_id("warehouse", code), f"warehouse {code!r}")
+
+    def stock_item(self, sku: str, warehouse: str, *, open_if_missing: bool = True) -> StockItem:
+        """The stock item for SKU × warehouse, opened (pending) if it has no history yet."""
+        try:
+            item: StockItem = self.repository.get(StockItem.create_id(sku, warehouse))
+        except AggregateNotFoundError:
+            self.product(sku)
+            self.warehouse(warehouse)
+            if not open_if_missing:
+                raise NotFound(f"no stock of {sku!r} in {warehouse!r}") from None
+            return StockItem(sku, warehouse)
+        assert isinstance(item, StockItem)
+        return item
+
+
+def check_version(aggregate: Aggregate, expected: int | None, what: str) -> None:
+    """If-Match: refuse when the caller decided on a version that is no longer current."""
+    if expected is not None and aggregate.version != expected:
+        raise StaleVersion(
+            f"{what} is at version {aggregate.version}, not {expected}",
+            current_version=aggregate.version,
+        )
+
+
+def _backoff(attempt: int) -> None:
+    if attempt:
+        time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))

@@ -1,0 +1,21 @@
+"""The OrderLedger application: every command, one method each, grouped by concept."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from domain.commands_catalog import CatalogCommands
+from domain.commands_purchasing import PurchasingCommands
+from domain.commands_stock import StockCommands
+
+
+class Ledger(CatalogCommands, PurchasingCommands, StockCommands):
+    """Orders, stock and (later) receivables as event-sourced aggregates in one log."""
+
+    def __init__(
+        self, env: Mapping[str, str] | None = None, *, receipt_tolerance: Decimal | None = None
+    ) -> None:
+        if receipt_tolerance is not None:
+            self.receipt_tolerance = receipt_tolerance
+        super().__init__(env)

@@ -1,0 +1,60 @@
+"""PurchaseRequisition: a request to buy, raised when projected stock falls below safety."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.exceptions import RuleViolation
+from domain.values import stable_id
+
+OPEN = "open"
+CLOSED = "closed"
+
+
+def requisition_id(stock_item: UUID, trigger_position: int) -> UUID:
+    """One requisition per gap: the gap is identified by the event that opened it."""
+    return stable_id("requisition", str(stock_item), str(trigger_position))
+
+
+class PurchaseRequisition(Aggregate):
+    """A request to purchase a quantity of one SKU for one warehouse."""
+
+    @staticmethod
+    def create_id(stock_item: UUID, trigger_position: int) -> UUID:
+        return requisition_id(stock_item, trigger_position)
+
+    @event("Raised")
+    def __init__(
+        self,
+        stock_item: UUID,
+        trigger_position: int,
+        number: str,
+        sku: str,
+        warehouse: str,
+        quantity: Decimal,
+        reason: str,
+    ) -> None:
+        self.stock_item = stock_item
+        self.trigger_position = trigger_position
+        self.number = number
+        self.sku = sku
+        self.warehouse = warehouse
+        self.quantity = quantity
+        self.reason = reason
+        self.status = OPEN
+        self.purchase_order: str | None = None
+
+    def close(self, purchase_order: str | None, reason: str) -> None:
+        if self.status != OPEN:
+            raise RuleViolation(
+                f"requisition {self.number} is already closed", rule="requisition-closed"
+            )
+        self._closed(purchase_order, reason)
+
+    @event("Closed")
+    def _closed(self, purchase_order: str | None, reason: str) -> None:
+        self.status = CLOSED
+        self.purchase_order = purchase_order

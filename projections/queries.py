@@ -1,0 +1,167 @@
+"""Questions asked of the read models, portable across SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from projections.store import Cursor
+
+ITEM_FIELDS = (
+    "sku, warehouse, physical, in_transit, locked, available, planned_production,"
+    " unreserved_demand, projected, safety_stock, below_safety, version, last_position,"
+    " updated_at"
+)
+DIMENSIONS = (
+    "physical", "in_transit", "locked", "available", "planned_production",
+    "unreserved_demand", "projected", "safety_stock",
+)  # fmt: skip
+
+
+def _item(row: dict[str, Any]) -> dict[str, Any]:
+    for name in DIMENSIONS:
+        row[name] = Decimal(row[name])
+    row["below_safety"] = bool(row["below_safety"])
+    return row
+
+
+def list_inventory(
+    cur: Cursor,
+    *,
+    warehouse: str | None,
+    sku_prefix: str | None,
+    below_safety: bool | None,
+    after: tuple[str, str] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Items ordered by (sku, warehouse); `after` is the last key of the previous page."""
+    where: list[str] = []
+    params: list[Any] = []
+    if warehouse:
+        where.append("warehouse = ?")
+        params.append(warehouse)
+    if sku_prefix:
+        where.append("sku LIKE ? ESCAPE '\\'")
+        params.append(sku_prefix.replace("%", r"\%").replace("_", r"\_") + "%")
+    if below_safety is not None:
+        where.append("below_safety = ?")
+        params.append(below_safety)
+    if after:
+        where.append("(sku > ? OR (sku = ? AND warehouse > ?))")
+        params += [after[0], after[0], after[1]]
+    sql = f"SELECT {ITEM_FIELDS} FROM inventory_items"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY sku, warehouse LIMIT ?"
+    params.append(limit)
+    return [_item(row) for row in cur.execute(sql, params).fetchdicts()]
+
+
+def sku_inventory(cur: Cursor, sku: str) -> dict[str, Any] | None:
+    """One SKU in every warehouse, and its totals (summed here, exactly, in Python)."""
+    rows = [
+        _item(row)
+        for row in cur.execute(
+            f"SELECT {ITEM_FIELDS} FROM inventory_items WHERE sku = ? ORDER BY warehouse", (sku,)
+        ).fetchdicts()
+    ]
+    if not rows:
+        return None
+    totals = {name: sum((row[name] for row in rows), Decimal(0)) for name in DIMENSIONS}
+    totals["below_safety"] = totals["projected"] < totals["safety_stock"]
+    return {"sku": sku, "warehouses": rows, "total": totals}
+
+
+def movements(
+    cur: Cursor, sku: str, warehouse: str, *, after: int | None, limit: int
+) -> list[dict[str, Any]]:
+    sql = (
+        "SELECT position, version, kind, document_type, document_ref, quantity, d_physical,"
+        " d_in_transit, d_locked, physical_after, in_transit_after, locked_after,"
+        " available_after, note, effective_at, recorded_at, actor, correlation_id"
+        " FROM stock_movements WHERE sku = ? AND warehouse = ?"
+    )
+    params: list[Any] = [sku, warehouse]
+    if after is not None:
+        sql += " AND position > ?"
+        params.append(after)
+    sql += " ORDER BY position LIMIT ?"
+    params.append(limit)
+    rows = cur.execute(sql, params).fetchdicts()
+    for row in rows:
+        for name in ("quantity", "d_physical", "d_in_transit", "d_locked", "physical_after",
+                     "in_transit_after", "locked_after", "available_after"):  # fmt: skip
+            row[name] = Decimal(row[name])
+    return rows
+
+
+def list_products(cur: Cursor, *, after: str | None, limit: int) -> list[dict[str, Any]]:
+    sql = (
+        "SELECT sku, name, unit, make_or_buy, standard, list_price, standard_cost, currency,"
+        " version FROM products"
+    )
+    params: list[Any] = []
+    if after:
+        sql += " WHERE sku > ?"
+        params.append(after)
+    rows = cur.execute(sql + " ORDER BY sku LIMIT ?", [*params, limit]).fetchdicts()
+    for row in rows:
+        row["standard"] = bool(row["standard"])
+        row["list_price"] = Decimal(row["list_price"])
+        row["standard_cost"] = Decimal(row["standard_cost"])
+    return rows
+
+
+def list_warehouses(cur: Cursor) -> list[dict[str, Any]]:
+    return cur.execute("SELECT code, name, address FROM warehouses ORDER BY code").fetchdicts()
+
+
+def list_purchase_orders(
+    cur: Cursor, *, status: str | None, after: str | None, limit: int
+) -> list[dict[str, Any]]:
+    sql = (
+        "SELECT number, supplier, warehouse, status, currency, version, created_at, updated_at"
+        " FROM purchase_orders"
+    )
+    where: list[str] = []
+    params: list[Any] = []
+    if status:
+        where.append("status = ?")
+        params.append(status)
+    if after:
+        where.append("number > ?")
+        params.append(after)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return cur.execute(sql + " ORDER BY number LIMIT ?", [*params, limit]).fetchdicts()
+
+
+def list_requisitions(cur: Cursor, *, status: str | None) -> list[dict[str, Any]]:
+    sql = (
+        "SELECT number, sku, warehouse, quantity, reason, status, purchase_order,"
+        " trigger_position, raised_at, closed_at FROM purchase_requisitions"
+    )
+    params: list[Any] = []
+    if status:
+        sql += " WHERE status = ?"
+        params.append(status)
+    rows = cur.execute(sql + " ORDER BY trigger_position", params).fetchdicts()
+    for row in rows:
+        row["quantity"] = Decimal(row["quantity"])
+    return rows
+
+
+def list_safety_alerts(cur: Cursor, *, status: str | None) -> list[dict[str, Any]]:
+    sql = (
+        "SELECT sku, warehouse, safety_stock, projected, gap, status, requisition_number,"
+        " raised_position, raised_at, cleared_position, cleared_at FROM safety_alerts"
+    )
+    params: list[Any] = []
+    if status:
+        sql += " WHERE status = ?"
+        params.append(status)
+    rows = cur.execute(sql + " ORDER BY raised_position", params).fetchdicts()
+    for row in rows:
+        for name in ("safety_stock", "projected", "gap"):
+            row[name] = Decimal(row[name])
+    return rows

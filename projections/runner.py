@@ -1,0 +1,239 @@
+"""Keeps projections current: pages of the log folded into each read model, exactly once.
+
+Each page is one read-model transaction that also advances the projection's tracking
+position, so a crash anywhere leaves rows and position consistent, and the position check
+under a row lock means two runners can never apply the same event twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.application import Application
+
+from projections.base import Projection
+from projections.store import Cursor, ViewStore
+
+log = logging.getLogger(__name__)
+
+TRACKING_DDL = (
+    "CREATE TABLE IF NOT EXISTS projection_tracking ("
+    " name TEXT PRIMARY KEY, position {bigint} NOT NULL, updated_at {ts})"
+)
+SHADOW = "__shadow"
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.head - self.position)
+
+
+class ProjectionRunner:
+    """Folds the application's log into projections, in pages, with tracked positions."""
+
+    def __init__(
+        self,
+        app: Application[Any],
+        store: ViewStore,
+        projections: Iterable[Projection],
+        *,
+        page_size: int = 1000,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.projections = {p.name: p for p in projections}
+        self.page_size = page_size
+        self.poll_interval = poll_interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._progress = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self.last_error: BaseException | None = None
+
+    # -- set-up -----------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        with self.store.transaction() as cur:
+            cur.ddl(TRACKING_DDL)
+            for projection in self.projections.values():
+                projection.create_tables(cur)
+
+    def position(self, name: str, cur: Cursor | None = None) -> int:
+        if cur is None:
+            with self.store.read() as read_cur:
+                return self.position(name, read_cur)
+        row = cur.execute("SELECT position FROM projection_tracking WHERE name = ?", (name,))
+        found = row.fetchone()
+        return int(found[0]) if found else 0
+
+    def status(self) -> list[ProjectionStatus]:
+        head = self.head()
+        return [ProjectionStatus(name, self.position(name), head) for name in self.projections]
+
+    def head(self) -> int:
+        return self.app.recorder.max_notification_id() or 0
+
+    # -- processing --------------------------------------------------------------------------
+
+    def catch_up(
+        self, name: str, *, until: int | None = None, on_page: Callable[[int], None] | None = None
+    ) -> int:
+        """Process pages until the projection reaches `until` (default: the head)."""
+        projection = self.projections[name]
+        target = self.head() if until is None else until
+        processed = 0
+        while True:
+            position = self.position(name)
+            if position >= target:
+                return processed
+            done = self._process_page(projection, name, position, target)
+            processed += done
+            if on_page:
+                on_page(self.position(name))
+            if done == 0 and self.position(name) == position:
+                return processed
+
+    def _process_page(self, projection: Projection, name: str, position: int, stop: int) -> int:
+        notifications = self.app.recorder.select_notifications(
+            start=position + 1, limit=self.page_size, stop=stop
+        )
+        if not notifications:
+            return 0
+        mapper = self.app.mapper
+        events = [
+            (n.id, mapper.to_domain_event(n)) for n in notifications if n.topic in projection.topics
+        ]
+        last = notifications[-1].id
+        with self.store.transaction() as cur:
+            if self._locked_position(cur, name) != position:
+                return 0  # another runner advanced this projection: nothing to do twice
+            projection.apply(cur, events)
+            self._record_position(cur, name, last)
+        with self._progress:
+            self._progress.notify_all()
+        return len(notifications)
+
+    def _locked_position(self, cur: Cursor, name: str) -> int:
+        sql = (
+            "SELECT position FROM projection_tracking WHERE name = ?"
+            + self.store.lock_tracking_sql()
+        )
+        found = cur.execute(sql, (name,)).fetchone()
+        return int(found[0]) if found else 0
+
+    @staticmethod
+    def _record_position(cur: Cursor, name: str, position: int) -> None:
+        cur.execute(
+            "INSERT INTO projection_tracking (name, position, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET position = excluded.position,"
+            " updated_at = excluded.updated_at"
+            " WHERE excluded.position > projection_tracking.position",
+            (name, position, _now()),
+        )
+        if cur.rowcount != 1:
+            raise RuntimeError(f"tracking position of {name} would go backwards to {position}")
+
+    # -- background thread ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="projections", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def wake(self, _position: int | None = None) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                for name in self.projections:
+                    self.catch_up(name)
+                self.last_error = None
+            except Exception as error:  # keep serving; report through status and logs
+                self.last_error = error
+                log.exception("projection runner failed; retrying")
+                self._stop.wait(1.0)
+            self._wake.wait(self.poll_interval)
+
+    def wait_for(
+        self, position: int, names: Sequence[str] | None = None, timeout: float = 5.0
+    ) -> bool:
+        """Read-your-writes: block until the projections have processed `position`."""
+        deadline = time.monotonic() + timeout
+        wanted = list(names or self.projections)
+        self.wake()
+        with self._progress:
+            while not all(self.position(name) >= position for name in wanted):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._progress.wait(min(remaining, 0.05))
+        return True
+
+    # -- rebuild -------------------------------------------------------------------------------
+
+    def rebuild(self, name: str, on_page: Callable[[int], None] | None = None) -> int:
+        """Rebuild from position 0 into shadow tables, then switch over in one transaction.
+
+        The live tables keep serving until the switch; the switch applies whatever the live
+        projection processed meanwhile, so nothing is lost between the two.
+        """
+        live = self.projections[name]
+        shadow = live.with_suffix(SHADOW)
+        shadow_name = name + SHADOW
+        with self.store.transaction() as cur:
+            shadow.drop_tables(cur)
+            shadow.create_tables(cur)
+            cur.execute("DELETE FROM projection_tracking WHERE name = ?", (shadow_name,))
+        helper = ProjectionRunner(self.app, self.store, [], page_size=self.page_size)
+        helper.projections = {shadow_name: shadow}
+        processed = helper.catch_up(shadow_name, on_page=on_page)
+        with self.store.transaction() as cur:
+            live_position = self._locked_position(cur, name)
+            position = self._locked_position(cur, shadow_name)
+            if live_position > position:
+                notes = self.app.recorder.select_notifications(
+                    start=position + 1, limit=live_position - position, stop=live_position
+                )
+                mapper = self.app.mapper
+                shadow.apply(
+                    cur,
+                    [(n.id, mapper.to_domain_event(n)) for n in notes if n.topic in shadow.topics],
+                )
+                position = live_position
+            live.drop_tables(cur)
+            shadow.rename_tables(cur, live.suffix)
+            cur.execute("DELETE FROM projection_tracking WHERE name = ?", (shadow_name,))
+            cur.execute(
+                "UPDATE projection_tracking SET position = ?, updated_at = ? WHERE name = ?",
+                (position, _now(), name),
+            )
+            if cur.rowcount == 0 and position > 0:
+                self._record_position(cur, name, position)
+        return processed
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

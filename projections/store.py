@@ -1,0 +1,199 @@
+"""Where read models live: a SQLite file or a PostgreSQL schema, behind one small interface.
+
+Projection SQL is written once with `?` placeholders and portable types (`{dec}`, `{ts}`,
+`{bigint}`, `{bool}` in DDL); the PostgreSQL store rewrites placeholders to `%s`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+DDL_TYPES = {
+    "sqlite": {"dec": "TEXT", "ts": "TEXT", "bigint": "INTEGER", "bool": "INTEGER"},
+    "postgres": {
+        "dec": "NUMERIC(28,6)",
+        "ts": "TIMESTAMPTZ",
+        "bigint": "BIGINT",
+        "bool": "BOOLEAN",
+    },
+}
+
+
+class Cursor:
+    """A DB-API cursor that takes `?` placeholders on every store."""
+
+    def __init__(self, raw: Any, dialect: str) -> None:
+        self.raw = raw
+        self.dialect = dialect
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.dialect == "postgres" else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        self.raw.execute(self._sql(sql), tuple(params))
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.raw.executemany(self._sql(sql), rows)
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row = self.raw.fetchone()
+        return None if row is None else tuple(row)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self.raw.fetchall()]
+
+    def fetchdicts(self) -> list[dict[str, Any]]:
+        names = [column[0] for column in self.raw.description]
+        return [dict(zip(names, row, strict=True)) for row in self.raw.fetchall()]
+
+    @property
+    def rowcount(self) -> int:
+        return int(self.raw.rowcount)
+
+    def ddl(self, statement: str) -> None:
+        self.raw.execute(statement.format(**DDL_TYPES[self.dialect]))
+
+
+class ViewStore:
+    """Transactions on the read-model database."""
+
+    dialect = ""
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def lock_tracking_sql(self) -> str:
+        return ""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+def _adapt_datetime(value: datetime) -> str:
+    return value.isoformat()
+
+
+class SQLiteViewStore(ViewStore):
+    """Read models in their own SQLite file (WAL), so they never block event writes."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        sqlite3.register_adapter(Decimal, str)
+        sqlite3.register_adapter(datetime, _adapt_datetime)
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        connection = self._connection()
+        raw = connection.cursor()
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            yield Cursor(raw, self.dialect)
+        except BaseException:
+            connection.rollback()
+            raise
+        else:
+            connection.commit()
+        finally:
+            raw.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        raw = self._connection().cursor()
+        try:
+            yield Cursor(raw, self.dialect)
+        finally:
+            raw.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+class PostgresViewStore(ViewStore):
+    """Read models in their own PostgreSQL schema, for analysts to query with plain SQL."""
+
+    dialect = "postgres"
+
+    def __init__(self, conninfo: str, schema: str, pool_size: int = 5) -> None:
+        from psycopg_pool import ConnectionPool
+
+        self.schema = schema
+        self.ensure_schema(conninfo, schema)
+        self.pool = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"options": f"-c search_path={schema}"},
+            open=True,
+        )
+
+    @staticmethod
+    def ensure_schema(conninfo: str, schema: str) -> None:
+        import psycopg
+
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            exists = connection.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)
+            ).fetchone()
+            if not exists:
+                # Another process may create it at the same moment: that is fine too.
+                with contextlib.suppress(psycopg.errors.UniqueViolation):
+                    connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+
+    def lock_tracking_sql(self) -> str:
+        return " FOR UPDATE"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with (
+            self.pool.connection() as connection,
+            connection.transaction(),
+            connection.cursor() as raw,
+        ):
+            yield Cursor(raw, self.dialect)
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        with self.pool.connection() as connection, connection.cursor() as raw:
+            yield Cursor(raw, self.dialect)
+            connection.rollback()
+
+    def close(self) -> None:
+        self.pool.close()
