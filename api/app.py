@@ -36,12 +36,35 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version="0.1.0",
         description="Event-sourced order-fulfilment ledger: inventory, orders, receivables.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    _serve_docs_offline(app)
     install_error_handlers(app)
     app.middleware("http")(_guard_bodies(settings.max_body_bytes))
     for module in (products, warehouses, purchase_orders, stock, reservations, inventory, health):
         app.include_router(module.router)
     return app
+
+
+def _serve_docs_offline(app: FastAPI) -> None:
+    """Swagger UI from the installed swagger-ui-bundle: /docs works without internet."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="OrderLedger API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
 
 
 def _guard_bodies(

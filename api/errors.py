@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import psycopg
+import psycopg_pool
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -98,6 +102,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         title = TITLES.get(error.status_code, "Error")
         return problem(error.status_code, title, str(error.detail), "http-error", request)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(psycopg_pool.PoolTimeout)
+    @app.exception_handler(sqlite3.OperationalError)
+    async def store_unavailable(request: Request, error: Exception) -> Response:
+        # Nothing was committed: the client may retry (with its Idempotency-Key).
+        log.warning("store unavailable on %s %s: %s", request.method, request.url.path, error)
+        detail = "the ledger's database is unavailable or busy; nothing was stored, retry shortly"
+        return problem(
+            503, TITLES[503], detail, "store-unavailable", request, headers={"Retry-After": "1"}
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:

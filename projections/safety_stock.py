@@ -56,6 +56,7 @@ class SafetyStockFollower(Projection):
         watch = self.t("safety_stock_watch")
         ids = sorted({str(e.originator_id) for _, e in events})
         items = load_items(cur, watch, ids)
+        open_alerts = self._open_alerts(cur, ids)
         for position, domain_event in events:
             key = str(domain_event.originator_id)
             if type(domain_event).__name__ == "Opened":
@@ -64,24 +65,43 @@ class SafetyStockFollower(Projection):
             item.apply(domain_event)
             item.last_position = position
             item.updated_at = domain_event.timestamp
-            self._check(cur, item, position, domain_event)
+            self._check(cur, item, position, domain_event, open_alerts)
         upsert_items(cur, watch, items.values())
 
-    def _check(self, cur: Cursor, item: ItemRow, position: int, domain_event: Any) -> None:
+    def _open_alerts(self, cur: Cursor, ids: Sequence[str]) -> dict[str, str]:
+        """Open alert id per stock item, for the items of one page (one query per 500)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            cur.execute(
+                f"SELECT stock_item_id, alert_id FROM {self.t('safety_alerts')}"
+                f" WHERE status = 'open' AND stock_item_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update({row[0]: row[1] for row in cur.fetchall()})
+        return found
+
+    def _check(
+        self,
+        cur: Cursor,
+        item: ItemRow,
+        position: int,
+        domain_event: Any,
+        open_alerts: dict[str, str],
+    ) -> None:
         alerts = self.t("safety_alerts")
-        open_alert = cur.execute(
-            f"SELECT alert_id FROM {alerts} WHERE stock_item_id = ? AND status = 'open'",
-            (item.stock_item_id,),
-        ).fetchone()
+        open_alert = open_alerts.get(item.stock_item_id)
         below = item.projected < item.safety_stock
         if below and open_alert is None:
             gap = item.safety_stock - item.projected
             number = self._raise(item, position, gap, domain_event)
+            alert_id = str(requisition_id(UUID(item.stock_item_id), position))
+            open_alerts[item.stock_item_id] = alert_id
             cur.execute(
                 f"INSERT INTO {alerts} (alert_id, stock_item_id, sku, warehouse, safety_stock,"
                 " projected, gap, status, requisition_number, raised_position, raised_at)"
                 " VALUES (?,?,?,?,?,?,?,'open',?,?,?)",
-                (str(requisition_id(UUID(item.stock_item_id), position)), item.stock_item_id,
+                (alert_id, item.stock_item_id,
                  item.sku, item.warehouse, item.safety_stock, item.projected, gap, number,
                  position, domain_event.timestamp),
             )  # fmt: skip
@@ -89,8 +109,9 @@ class SafetyStockFollower(Projection):
             cur.execute(
                 f"UPDATE {alerts} SET status = 'cleared', cleared_position = ?, cleared_at = ?"
                 " WHERE alert_id = ?",
-                (position, domain_event.timestamp, open_alert[0]),
+                (position, domain_event.timestamp, open_alert),
             )
+            del open_alerts[item.stock_item_id]
 
     def _raise(self, item: ItemRow, position: int, gap: Decimal, domain_event: Any) -> str | None:
         if self.ledger is None:
