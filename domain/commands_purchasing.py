@@ -12,7 +12,17 @@ from domain.exceptions import InvalidInput
 from domain.purchase_orders import PurchaseOrder, purchase_order_id
 from domain.requisitions import PurchaseRequisition, requisition_id
 from domain.stock_items import StockItem
-from domain.values import Meta, aware, code, currency, money, new_ref, quantity, text
+from domain.values import (
+    Meta,
+    aware,
+    code,
+    currency,
+    line_number,
+    money,
+    new_ref,
+    quantity,
+    text,
+)
 
 MAX_LINES = 500
 
@@ -103,7 +113,7 @@ class PurchasingCommands(LedgerBase):
         """Record a goods receipt: quantities move from in transit to physical."""
         if not lines:
             raise InvalidInput("a receipt needs at least one line")
-        quantities = {int(no): quantity(qty, f"line {no} quantity") for no, qty in lines.items()}
+        quantities = _receipt_quantities(lines)
         ref = code(receipt_ref, "receipt_ref") if receipt_ref else new_ref("GRN")
         when = meta.at if effective_at is None else aware(effective_at)
 
@@ -191,6 +201,16 @@ class PurchasingCommands(LedgerBase):
 
 def _po_result(order: PurchaseOrder) -> dict[str, Any]:
     return {"number": order.number, "status": order.status, "version": order.version}
+
+
+def _receipt_quantities(lines: dict[Any, Any]) -> dict[int, Decimal]:
+    quantities: dict[int, Decimal] = {}
+    for raw_no, qty in lines.items():
+        no = line_number(raw_no)
+        if no in quantities:
+            raise InvalidInput(f"line {no} appears twice in one receipt")
+        quantities[no] = quantity(qty, f"line {no} quantity")
+    return quantities
 
 
 def _tolerance(value: Any) -> Decimal:

@@ -86,12 +86,25 @@ def money(value: Any, what: str = "amount") -> Decimal:
 
 def code(value: Any, what: str) -> str:
     """An identifier-like code: SKU, warehouse code, document number."""
-    if not isinstance(value, str) or not _CODE.match(value):
+    if not isinstance(value, str) or not _CODE.fullmatch(value):
         raise InvalidInput(
             f"{what} must be 1-64 letters, digits or . _ - / (starting with a letter or digit),"
             f" got {value!r}"
         )
     return value
+
+
+def line_number(value: Any) -> int:
+    """A PO line number: a whole number given as an integer or a string of digits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit():
+        number = int(value)
+    else:
+        raise InvalidInput(f"line numbers are whole numbers, got {value!r}")
+    if not 1 <= number <= 10_000:
+        raise InvalidInput(f"line number {number} is out of range")
+    return number
 
 
 def text(value: Any, what: str, *, max_length: int = 200, required: bool = True) -> str:
@@ -106,7 +119,7 @@ def text(value: Any, what: str, *, max_length: int = 200, required: bool = True)
 
 
 def currency(value: Any) -> str:
-    if not isinstance(value, str) or not _CURRENCY.match(value):
+    if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
         raise InvalidInput(f"currency must be an ISO 4217 code such as EUR, got {value!r}")
     return value
 

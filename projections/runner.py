@@ -67,8 +67,18 @@ class ProjectionRunner:
     def setup(self) -> None:
         with self.store.transaction() as cur:
             cur.ddl(TRACKING_DDL)
-            for projection in self.projections.values():
+            for name, projection in self.projections.items():
                 projection.create_tables(cur)
+                self._ensure_tracking_row(cur, name)
+
+    @staticmethod
+    def _ensure_tracking_row(cur: Cursor, name: str) -> None:
+        """A row to lock from the very first page: FOR UPDATE on no row would lock nothing."""
+        cur.execute(
+            "INSERT INTO projection_tracking (name, position, updated_at) VALUES (?, 0, NULL)"
+            " ON CONFLICT (name) DO NOTHING",
+            (name,),
+        )
 
     def position(self, name: str, cur: Cursor | None = None) -> int:
         if cur is None:
@@ -205,6 +215,7 @@ class ProjectionRunner:
             shadow.drop_tables(cur)
             shadow.create_tables(cur)
             cur.execute("DELETE FROM projection_tracking WHERE name = ?", (shadow_name,))
+            self._ensure_tracking_row(cur, shadow_name)
         helper = ProjectionRunner(self.app, self.store, [], page_size=self.page_size)
         helper.projections = {shadow_name: shadow}
         processed = helper.catch_up(shadow_name, on_page=on_page)

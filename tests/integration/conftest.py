@@ -1,0 +1,16 @@
+"""Fixtures for integration tests: a runtime with the catalog registered."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.runtime import Runtime
+from domain.ledger import Ledger
+from tests.integration.helpers import seed_catalog
+
+
+@pytest.fixture
+def ledger(runtime: Runtime) -> Ledger:
+    """The runtime's ledger with warehouses WH1, WH2 and products SKU-1, SKU-2."""
+    seed_catalog(runtime.ledger)
+    return runtime.ledger
