@@ -134,7 +134,9 @@ def wait_for_position(runtime: Runtime, position: int | None, *names: str) -> No
 
 MinPosition = Annotated[
     int | None,
-    Query(ge=0, description="Wait until the read model has processed this log position"),
+    Query(
+        ge=0, le=2**63 - 1, description="Wait until the read model has processed this log position"
+    ),
 ]
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
+from fastapi import Path, Query
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 _DECIMAL = re.compile(r"^-?\d{1,18}(\.\d{1,6})?$")
@@ -38,4 +39,9 @@ def _aware(value: datetime) -> datetime:
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
-Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")]
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]*$"
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+# The same rule for path and query parameters: odd bytes are answered 422, never passed on.
+CodePath = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+CodeQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+MAX_POSITION = 2**63 - 1

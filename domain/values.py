@@ -20,7 +20,9 @@ QUANTITY_PLACES = 6
 MONEY_PLACES = 4
 ZERO = Decimal(0)
 
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$")
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,63}")
+# Free text may hold tabs and line breaks, never other control characters (NUL breaks stores).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
@@ -88,7 +90,7 @@ def code(value: Any, what: str) -> str:
     """An identifier-like code: SKU, warehouse code, document number."""
     if not isinstance(value, str) or not _CODE.fullmatch(value):
         raise InvalidInput(
-            f"{what} must be 1-64 letters, digits or . _ - / (starting with a letter or digit),"
+            f"{what} must be 1-64 letters, digits or . _ - (starting with a letter or digit),"
             f" got {value!r}"
         )
     return value
@@ -115,6 +117,8 @@ def text(value: Any, what: str, *, max_length: int = 200, required: bool = True)
         raise InvalidInput(f"{what} must not be empty")
     if len(value) > max_length:
         raise InvalidInput(f"{what} is longer than {max_length} characters")
+    if _CONTROL.search(value):
+        raise InvalidInput(f"{what} must not contain control characters")
     return value
 
 

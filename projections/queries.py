@@ -41,8 +41,9 @@ def list_inventory(
         where.append("warehouse = ?")
         params.append(warehouse)
     if sku_prefix:
-        where.append("sku LIKE ? ESCAPE '\\'")
-        params.append(sku_prefix.replace("%", r"\%").replace("_", r"\_") + "%")
+        # substr, not LIKE: SQLite's LIKE ignores case, PostgreSQL's does not.
+        where.append("substr(sku, 1, ?) = ?")
+        params += [len(sku_prefix), sku_prefix]
     if below_safety is not None:
         where.append("below_safety = ?")
         params.append(below_safety)

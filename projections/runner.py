@@ -175,15 +175,18 @@ class ProjectionRunner:
     def _loop(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
-            try:
-                for name in self.projections:
+            failed = False
+            for name in self.projections:
+                # One projection failing must not stop the others.
+                try:
                     self.catch_up(name)
+                except Exception as error:  # keep serving; report through status and logs
+                    failed = True
+                    self.last_error = error
+                    log.exception("projection %s failed; retrying", name)
+            if not failed:
                 self.last_error = None
-            except Exception as error:  # keep serving; report through status and logs
-                self.last_error = error
-                log.exception("projection runner failed; retrying")
-                self._stop.wait(1.0)
-            self._wake.wait(self.poll_interval)
+            self._wake.wait(1.0 if failed else self.poll_interval)
 
     def wait_for(
         self, position: int, names: Sequence[str] | None = None, timeout: float = 5.0

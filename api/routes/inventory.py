@@ -12,6 +12,7 @@ from starlette.responses import Response
 from api.deps import MinPosition, RuntimeDep, to_json_ready, wait_for_position
 from api.errors import ApiError
 from api.responses import json_response
+from api.types import MAX_POSITION, CodePath, CodeQuery
 from projections import queries
 
 router = APIRouter(tags=["inventory"])
@@ -34,8 +35,8 @@ def _decode(cursor: str) -> tuple[str, str]:
 @router.get("/inventory")
 def list_inventory(
     rt: RuntimeDep,
-    warehouse: str | None = None,
-    sku_prefix: Annotated[str | None, Query(max_length=64)] = None,
+    warehouse: CodeQuery = None,
+    sku_prefix: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9._\-]*$")] = None,
     below_safety: bool | None = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     limit: Limit = 100,
@@ -54,7 +55,7 @@ def list_inventory(
 
 
 @router.get("/inventory/{sku}")
-def sku_inventory(sku: str, rt: RuntimeDep, min_position: MinPosition = None) -> Response:
+def sku_inventory(sku: CodePath, rt: RuntimeDep, min_position: MinPosition = None) -> Response:
     """One SKU across warehouses, with totals."""
     wait_for_position(rt, min_position, "inventory")
     with rt.store.read() as cur:
@@ -67,10 +68,12 @@ def sku_inventory(sku: str, rt: RuntimeDep, min_position: MinPosition = None) ->
 
 @router.get("/inventory/{sku}/{warehouse}/movements")
 def stock_movements(
-    sku: str,
-    warehouse: str,
+    sku: CodePath,
+    warehouse: CodePath,
     rt: RuntimeDep,
-    after: Annotated[int | None, Query(ge=0, description="Cursor: last position seen")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_POSITION, description="Cursor: last position seen")
+    ] = None,
     limit: Limit = 100,
     min_position: MinPosition = None,
 ) -> Response:

@@ -19,7 +19,7 @@ from api.deps import (
 )
 from api.responses import json_response
 from api.routes.models import Body
-from api.types import Code, ExactDecimal
+from api.types import CODE_PATTERN, Code, CodePath, ExactDecimal
 from projections import queries
 
 router = APIRouter(prefix="/products", tags=["products"])
@@ -58,7 +58,10 @@ def register_product(
 def list_products(
     rt: RuntimeDep,
     after: Annotated[
-        str | None, Query(description="Cursor: the last SKU of the previous page")
+        str | None,
+        Query(
+            max_length=64, pattern=CODE_PATTERN, description="Cursor: last SKU of the previous page"
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     min_position: MinPosition = None,
@@ -72,7 +75,7 @@ def list_products(
 
 
 @router.get("/{sku}")
-def get_product(sku: str, rt: RuntimeDep) -> Response:
+def get_product(sku: CodePath, rt: RuntimeDep) -> Response:
     """One product as recorded now, with its version as ETag."""
     product = rt.ledger.product(sku)
     body = {
@@ -86,7 +89,7 @@ def get_product(sku: str, rt: RuntimeDep) -> Response:
 
 @router.post("/{sku}/reprice")
 def reprice_product(
-    sku: str,
+    sku: CodePath,
     body: RepriceIn,
     rt: RuntimeDep,
     meta: MetaDep,

@@ -22,7 +22,7 @@ from api.deps import (
 from api.errors import ApiError
 from api.responses import json_response
 from api.routes.models import Body
-from api.types import AwareDatetime, Code, ExactDecimal
+from api.types import CODE_PATTERN, AwareDatetime, Code, CodePath, ExactDecimal
 from domain.purchase_orders import PurchaseOrder
 from projections import queries
 
@@ -99,7 +99,12 @@ def list_purchase_orders(
     status: Literal["draft", "approved", "partially_received", "received", "cancelled"]
     | None = None,
     after: Annotated[
-        str | None, Query(description="Cursor: last number of the previous page")
+        str | None,
+        Query(
+            max_length=64,
+            pattern=CODE_PATTERN,
+            description="Cursor: last number of the previous page",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     min_position: MinPosition = None,
@@ -113,7 +118,7 @@ def list_purchase_orders(
 
 
 @router.get("/{number}")
-def get_purchase_order(number: str, rt: RuntimeDep) -> Response:
+def get_purchase_order(number: CodePath, rt: RuntimeDep) -> Response:
     """One purchase order as recorded now, with its version as ETag."""
     order = rt.ledger.purchase_order(number)
     return json_response(_view(order), headers={"ETag": f'"{order.version}"'})
@@ -121,7 +126,7 @@ def get_purchase_order(number: str, rt: RuntimeDep) -> Response:
 
 @router.post("/{number}/approve")
 def approve_purchase_order(
-    number: str, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep, version: IfMatchDep,
+    number: CodePath, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep, version: IfMatchDep,
     body: ApproveIn | None = None,
 ) -> Response:  # fmt: skip
     """Approve: each line's quantity goes in transit on its stock item, atomically."""
@@ -134,7 +139,7 @@ def approve_purchase_order(
 
 @router.post("/{number}/receipts")
 def receive_purchase_order(
-    number: str, body: ReceiptIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
+    number: CodePath, body: ReceiptIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
     version: IfMatchDep,
 ) -> Response:  # fmt: skip
     """Record a goods receipt: quantities move from in transit to physical."""
@@ -152,7 +157,7 @@ def receive_purchase_order(
 
 @router.post("/{number}/cancel")
 def cancel_purchase_order(
-    number: str, body: CancelIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
+    number: CodePath, body: CancelIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
     version: IfMatchDep,
 ) -> Response:  # fmt: skip
     """Cancel the order, or the unreceived rest of it."""

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from api.deps import IdempotencyDep, IfMatchDep, MetaDep, RuntimeDep, command_response
 from api.responses import json_response
 from api.routes.models import Body
-from api.types import AwareDatetime, Code, ExactDecimal
+from api.types import AwareDatetime, Code, CodePath, ExactDecimal
 
 router = APIRouter(tags=["stock"])
 
@@ -56,7 +56,7 @@ class ShipmentIssueIn(ItemIn):
 
 
 @router.get("/stock-items/{sku}/{warehouse}")
-def get_stock_item(sku: str, warehouse: str, rt: RuntimeDep) -> Response:
+def get_stock_item(sku: CodePath, warehouse: CodePath, rt: RuntimeDep) -> Response:
     """One SKU in one warehouse as recorded now (strongly consistent), version as ETag."""
     item = rt.ledger.stock_item(sku, warehouse, open_if_missing=False)
     body = {
@@ -96,7 +96,11 @@ def transfer_stock(
 
 @router.post("/stock/transfers/{transfer_ref}/receipts")
 def receive_transfer(
-    transfer_ref: str, body: TransferReceiptIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
+    transfer_ref: CodePath,
+    body: TransferReceiptIn,
+    rt: RuntimeDep,
+    meta: MetaDep,
+    idem: IdempotencyDep,
 ) -> Response:
     """Land a transfer (or part of it; all that is open when quantity is omitted)."""
     outcome = rt.ledger.receive_transfer(
