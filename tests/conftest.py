@@ -16,7 +16,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from hypothesis import HealthCheck, settings as hypothesis_settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
@@ -40,7 +41,8 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 def postgres_problem() -> str | None:
     """None when PostgreSQL answers, else why not."""
     try:
-        with psycopg.connect(Settings(database_url=POSTGRES_URL).postgres_conninfo(), connect_timeout=3):
+        conninfo = Settings(database_url=POSTGRES_URL).postgres_conninfo()
+        with psycopg.connect(conninfo, connect_timeout=3):
             return None
     except psycopg.Error as error:
         return f"PostgreSQL not reachable at {POSTGRES_URL}: {error}".splitlines()[0]
