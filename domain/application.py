@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
@@ -82,10 +82,20 @@ class LedgerBase(Application[UUID]):
 
     # -- saving ----------------------------------------------------------------------------
 
-    def save_with_meta(self, meta: Meta, *objs: Aggregate | None) -> int:
-        """Save every pending event of `objs` in one transaction; return the last position."""
+    def save_with_meta(
+        self, meta: Meta, *objs: Aggregate | None, events: Iterable[Any] = ()
+    ) -> int:
+        """Save every pending event of `objs` (and `events`) in one transaction; return the
+        last position."""
         processing = ProcessingEvent[UUID]()
-        processing.collect_events(*objs)
+        # Collected by hand: the library's collect_events() tells aggregates from events with
+        # runtime Protocol isinstance checks, ~35 µs each on Python 3.11 — a third of a
+        # command's CPU. Everything saved here is one of our aggregates.
+        for obj in objs:
+            if obj is not None:
+                processing.events.extend(obj.collect_events())
+                processing.aggregates[obj.id] = obj
+        processing.events.extend(events)
         stamp = meta.as_dict()
         for domain_event in processing.events:
             # Metadata travels with the stored state, outside the domain's own fields.
@@ -116,13 +126,15 @@ class LedgerBase(Application[UUID]):
                 if replay is not None:
                     return replay
                 raise
-            record: IdempotencyRecord | None = None
+            extra = []
             if idempotency is not None:
-                record = IdempotencyRecord(
-                    idempotency.key, idempotency.request_hash, decision.result
+                extra.append(
+                    IdempotencyRecord.recorded(
+                        idempotency.key, idempotency.request_hash, decision.result
+                    )
                 )
             try:
-                position = self.save_with_meta(meta, *decision.aggregates, record)
+                position = self.save_with_meta(meta, *decision.aggregates, events=extra)
             except IntegrityError:
                 replay = self._replay(idempotency)
                 if replay is not None:
@@ -138,7 +150,9 @@ class LedgerBase(Application[UUID]):
         if claim is None:
             return None
         try:
-            record: IdempotencyRecord = self.repository.get(idempotency_id(claim.key))
+            record: IdempotencyRecord = self.repository.get(
+                idempotency_id(claim.key), projector_func=_project
+            )
         except AggregateNotFoundError:
             return None
         assert isinstance(record, IdempotencyRecord)
@@ -152,7 +166,7 @@ class LedgerBase(Application[UUID]):
 
     def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
         try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id, projector_func=_project)
         except AggregateNotFoundError:
             raise NotFound(f"{what} not found") from None
         if not isinstance(aggregate, cls):
@@ -175,7 +189,9 @@ class LedgerBase(Application[UUID]):
     def stock_item(self, sku: str, warehouse: str, *, open_if_missing: bool = True) -> StockItem:
         """The stock item for SKU × warehouse, opened (pending) if it has no history yet."""
         try:
-            item: StockItem = self.repository.get(StockItem.create_id(sku, warehouse))
+            item: StockItem = self.repository.get(
+                StockItem.create_id(sku, warehouse), projector_func=_project
+            )
         except AggregateNotFoundError:
             self.product(sku)
             self.warehouse(warehouse)
@@ -184,6 +200,13 @@ class LedgerBase(Application[UUID]):
             return StockItem(sku, warehouse)
         assert isinstance(item, StockItem)
         return item
+
+
+def _project(aggregate: Any, domain_events: Iterable[Any]) -> Any:
+    """The library's projector without its per-event runtime Protocol assertion (~35 µs)."""
+    for domain_event in domain_events:
+        aggregate = domain_event.mutate(aggregate)
+    return aggregate
 
 
 def check_version(aggregate: Aggregate, expected: int | None, what: str) -> None:

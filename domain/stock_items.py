@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -37,6 +38,17 @@ class StockItem(Aggregate):
         self.safety_stock = ZERO
         self.reservations: dict[str, Decimal] = {}  # order ref -> locked quantity
         self.inbound: dict[str, Decimal] = {}  # PO or transfer ref -> quantity in transit
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> StockItem:
+        # The repository deep-copies cached aggregates on every get. Every value here is
+        # immutable except the two dicts and the pending list, so copying those is enough,
+        # and it stays cheap for a hot SKU with thousands of open reservations.
+        copied = object.__new__(StockItem)
+        copied.__dict__.update(self.__dict__)
+        copied.reservations = dict(self.reservations)
+        copied.inbound = dict(self.inbound)
+        copied._pending_events = list(self._pending_events)
+        return copied
 
     @property
     def available(self) -> Decimal:

@@ -30,6 +30,8 @@ MOVEMENT_COLUMNS = (
     " quantity, d_physical, d_in_transit, d_locked, physical_after, in_transit_after,"
     " locked_after, available_after, note, effective_at, recorded_at, actor, correlation_id"
 )
+ITEM_NAMES = [c.strip() for c in ITEM_COLUMNS.split(",")]
+MOVEMENT_NAMES = [c.strip() for c in MOVEMENT_COLUMNS.split(",")]
 
 Deltas = tuple[Decimal, Decimal, Decimal]  # (Δphysical, Δin_transit, Δlocked)
 
@@ -159,13 +161,7 @@ def load_items(cur: Cursor, table: str, ids: Sequence[str]) -> dict[str, ItemRow
 
 
 def upsert_items(cur: Cursor, table: str, items: Iterable[ItemRow]) -> None:
-    names = [c.strip() for c in ITEM_COLUMNS.split(",")]
-    updates = ", ".join(f"{c} = excluded.{c}" for c in names[1:])
-    cur.executemany(
-        f"INSERT INTO {table} ({ITEM_COLUMNS}) VALUES ({','.join('?' * len(names))})"
-        f" ON CONFLICT (stock_item_id) DO UPDATE SET {updates}",
-        [item.as_row() for item in items],
-    )
+    cur.upsert_rows(table, ITEM_NAMES, "stock_item_id", [item.as_row() for item in items])
 
 
 class InventoryProjection(Projection):
@@ -223,11 +219,7 @@ class InventoryProjection(Projection):
             if moved is not None:
                 movements.append(_movement(position, item, domain_event, moved))
         upsert_items(cur, self.t("inventory_items"), items.values())
-        marks = ",".join("?" * len(MOVEMENT_COLUMNS.split(",")))
-        cur.executemany(
-            f"INSERT INTO {self.t('stock_movements')} ({MOVEMENT_COLUMNS}) VALUES ({marks})",
-            movements,
-        )
+        cur.insert_rows(self.t("stock_movements"), MOVEMENT_NAMES, movements)
 
 
 def _movement(

@@ -11,12 +11,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.application import Application
 
-from projections.base import Projection
+from projections.base import PositionedEvent, Projection
 from projections.store import Cursor, ViewStore
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,15 @@ TRACKING_DDL = (
     " name TEXT PRIMARY KEY, position {bigint} NOT NULL, updated_at {ts})"
 )
 SHADOW = "__shadow"
+
+
+@dataclass(frozen=True)
+class Page:
+    """Decoded events of one page (only the topics the projection reads) and its extent."""
+
+    events: list[PositionedEvent]
+    last: int  # position of the page's last notification, read by this projection or not
+    size: int
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,7 @@ class ProjectionRunner:
         self._stop = threading.Event()
         self._progress = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._executor: ThreadPoolExecutor | None = None
         self.last_error: BaseException | None = None
 
     # -- set-up -----------------------------------------------------------------------------
@@ -100,40 +111,52 @@ class ProjectionRunner:
     def catch_up(
         self, name: str, *, until: int | None = None, on_page: Callable[[int], None] | None = None
     ) -> int:
-        """Process pages until the projection reaches `until` (default: the head)."""
+        """Process pages until the projection reaches `until` (default: the head).
+
+        The next page is read and decoded on a helper thread while this one is written, so
+        reading the log and writing the read model overlap instead of taking turns.
+        """
         projection = self.projections[name]
         target = self.head() if until is None else until
         processed = 0
-        while True:
-            position = self.position(name)
-            if position >= target:
+        position = self.position(name)
+        pending = self._reader.submit(self._read_page, projection, position, target)
+        while position < target:
+            page = pending.result()
+            if page is None:
                 return processed
-            done = self._process_page(projection, name, position, target)
-            processed += done
+            if page.last < target:
+                pending = self._reader.submit(self._read_page, projection, page.last, target)
+            if self._apply_page(projection, name, position, page):
+                processed += page.size
+                position = page.last
+            else:  # another runner advanced this projection: continue from where it is
+                position = self.position(name)
+                pending = self._reader.submit(self._read_page, projection, position, target)
             if on_page:
-                on_page(self.position(name))
-            if done == 0 and self.position(name) == position:
-                return processed
+                on_page(position)
+        return processed
 
-    def _process_page(self, projection: Projection, name: str, position: int, stop: int) -> int:
+    def _read_page(self, projection: Projection, position: int, stop: int) -> Page | None:
         notifications = self.app.recorder.select_notifications(
             start=position + 1, limit=self.page_size, stop=stop
         )
         if not notifications:
-            return 0
-        mapper = self.app.mapper
-        events = [
-            (n.id, mapper.to_domain_event(n)) for n in notifications if n.topic in projection.topics
-        ]
-        last = notifications[-1].id
+            return None
+        decode = self.app.mapper.to_domain_event
+        topics = projection.topics
+        events = [(n.id, decode(n)) for n in notifications if n.topic in topics]
+        return Page(events, notifications[-1].id, len(notifications))
+
+    def _apply_page(self, projection: Projection, name: str, position: int, page: Page) -> bool:
         with self.store.transaction() as cur:
             if self._locked_position(cur, name) != position:
-                return 0  # another runner advanced this projection: nothing to do twice
-            projection.apply(cur, events)
-            self._record_position(cur, name, last)
+                return False
+            projection.apply(cur, page.events)
+            self._record_position(cur, name, page.last)
         with self._progress:
             self._progress.notify_all()
-        return len(notifications)
+        return True
 
     def _locked_position(self, cur: Cursor, name: str) -> int:
         sql = (
@@ -168,6 +191,15 @@ class ProjectionRunner:
         if self._thread:
             self._thread.join(timeout=30)
             self._thread = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    @property
+    def _reader(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-reader")
+        return self._executor
 
     def wake(self, _position: int | None = None) -> None:
         self._wake.set()
@@ -221,7 +253,10 @@ class ProjectionRunner:
             self._ensure_tracking_row(cur, shadow_name)
         helper = ProjectionRunner(self.app, self.store, [], page_size=self.page_size)
         helper.projections = {shadow_name: shadow}
-        processed = helper.catch_up(shadow_name, on_page=on_page)
+        try:
+            processed = helper.catch_up(shadow_name, on_page=on_page)
+        finally:
+            helper.stop()
         with self.store.transaction() as cur:
             live_position = self._locked_position(cur, name)
             position = self._locked_position(cur, shadow_name)

@@ -44,6 +44,54 @@ class Cursor:
         if rows:
             self.raw.executemany(self._sql(sql), rows)
 
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Append rows in bulk: multi-row VALUES on SQLite, COPY on PostgreSQL."""
+        if not rows:
+            return
+        if self.dialect == "postgres":
+            self._copy(table, columns, rows)
+            return
+        width = len(columns)
+        one = "(" + ",".join("?" * width) + ")"
+        for start in range(0, len(rows), 500):
+            part = rows[start : start + 500]
+            self.raw.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {','.join([one] * len(part))}",
+                [value for row in part for value in row],
+            )
+
+    def upsert_rows(
+        self, table: str, columns: Sequence[str], key: str, rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert or replace rows by `key`, in bulk (PostgreSQL: COPY to a temp table first)."""
+        if not rows:
+            return
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+        names = ", ".join(columns)
+        if self.dialect == "postgres":
+            staging = f"staging_{table}"
+            self.raw.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {table}) ON COMMIT DELETE ROWS"
+            )
+            self._copy(staging, columns, rows)
+            self.raw.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging}"
+                f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
+            )
+            return
+        self.executemany(
+            f"INSERT INTO {table} ({names}) VALUES ({','.join('?' * len(columns))})"
+            f" ON CONFLICT ({key}) DO UPDATE SET {updates}",
+            rows,
+        )
+
+    def _copy(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        with self.raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
     def fetchone(self) -> tuple[Any, ...] | None:
         row = self.raw.fetchone()
         return None if row is None else tuple(row)

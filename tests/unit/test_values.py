@@ -93,14 +93,17 @@ def test_negative_float_or_oversized_amounts_are_refused(value: Any) -> None:
     invalid(money, value)
 
 
-@pytest.mark.parametrize("value", ["SKU-1", "a", "A/B.c_d-9", "9" * 64])
+@pytest.mark.parametrize("value", ["SKU-1", "a", "A.B.c_d-9", "9" * 64])
 def test_a_well_formed_code_is_accepted(value: str) -> None:
     assert code(value, "sku") == value
 
 
 @pytest.mark.parametrize(
     "value",
-    ["", " SKU", "SKU 1", "-SKU", ".hidden", "x" * 65, "SKU;DROP", "ÄBC", "SKU\tX", 123, None],
+    [
+        *("", " SKU", "SKU 1", "-SKU", ".hidden", "x" * 65, "SKU;DROP", "ÄBC", "SKU\tX", "A/B"),
+        *(123, None),
+    ],
 )
 def test_a_malformed_code_is_refused(value: Any) -> None:
     assert "sku" in invalid(code, value, "sku").message

@@ -1,0 +1,166 @@
+"""The Ledger's command path: reservations (spread and hot) and two-warehouse transfers."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from api.runtime import open_runtime
+from api.settings import Settings
+from bench.plan import HOT_WARMUP
+from bench.timing import Workload
+from domain.application import IdempotencyClaim
+from domain.ledger import Ledger
+from domain.products import Product
+from domain.stock_items import StockItem
+from domain.values import Meta
+from projections.store import PostgresViewStore
+
+SOURCE, TARGET = "WH1", "WH2"
+OPENING_STOCK = Decimal(1_000_000)
+SEED_BATCH = 200
+RESERVE_SPREAD, RESERVE_HOT, TRANSFER = "reserve-spread", "reserve-hot", "transfer"
+RESERVE_TRUSTED_CACHE = "reserve-trusted-cache"
+
+
+def meta(command: str) -> Meta:
+    """What the API stamps on a command: actor, a fresh correlation id, the time."""
+    return Meta(
+        actor="bench",
+        correlation_id=uuid.uuid4().hex,
+        command=command,
+        at=datetime.now(UTC),
+    )
+
+
+def claim(key: str) -> IdempotencyClaim:
+    """A fresh Idempotency-Key with a request hash, as the API computes one."""
+    return IdempotencyClaim(key, hashlib.sha256(key.encode()).hexdigest())
+
+
+def sku_codes(count: int) -> list[str]:
+    return [f"SKU-{n:05d}" for n in range(count)]
+
+
+def seed_catalog(ledger: Ledger, skus: list[str], warehouses: tuple[str, ...]) -> list[StockItem]:
+    """Warehouses, products and opening stock in `warehouses[0]`; returns the stock items.
+
+    Set-up only: products and stock items are saved many per transaction, not command by
+    command, because only the timed commands below are what this benchmark is about.
+    """
+    for code in warehouses:
+        ledger.register_warehouse(meta("register_warehouse"), code_=code, name=f"Bench {code}")
+    now = datetime.now(UTC)
+    items: list[StockItem] = []
+    for start in range(0, len(skus), SEED_BATCH):
+        batch = skus[start : start + SEED_BATCH]
+        for sku in batch:
+            item = StockItem(sku, warehouses[0])
+            item.receive_finished_goods(f"MO-{sku}", OPENING_STOCK, now)
+            items.append(item)
+        products = [_product(sku) for sku in batch]
+        ledger.save_with_meta(meta("bench_seed"), *products, *items[start:])
+    return items
+
+
+def _product(sku: str) -> Product:
+    return Product(
+        sku=sku,
+        name=f"Bench product {sku}",
+        unit="ea",
+        make_or_buy="buy",
+        standard=True,
+        list_price=Decimal("10.00"),
+        standard_cost=Decimal("4.25"),
+        currency="EUR",
+    )
+
+
+@contextmanager
+def ledger_workloads(
+    settings: Settings,
+    *,
+    spread: int,
+    reservations: int,
+    hot_reservations: int,
+    transfers: int,
+    transfer_spread: int,
+) -> Iterator[list[Workload]]:
+    """The Ledger as the API runs it (projections not started, so they take no CPU)."""
+    runtime = open_runtime(settings, start_projections=False)
+    try:
+        ledger = runtime.ledger
+        skus = sku_codes(spread)
+        seed_catalog(ledger, skus, (SOURCE, TARGET))
+        # Warm-ups: one pass over the SKUs fills the aggregate cache; the transfer warm-up
+        # also opens every target stock item, so timed transfers only move existing ones.
+        yield [
+            Workload(RESERVE_SPREAD, _reserve(ledger, "s", skus), reservations, warmup=spread),
+            Workload(
+                RESERVE_HOT, _reserve(ledger, "h", skus[:1]), hot_reservations, warmup=HOT_WARMUP
+            ),
+            Workload(
+                TRANSFER,
+                _transfer(ledger, skus[:transfer_spread]),
+                transfers,
+                warmup=transfer_spread,
+            ),
+        ]
+    finally:
+        runtime.close()
+
+
+@contextmanager
+def trusted_cache_workloads(
+    settings: Settings, *, spread: int, reservations: int
+) -> Iterator[list[Workload]]:
+    """What-if, not the shipped configuration: the same reservations, with the aggregate
+    cache trusted instead of fast-forwarded by a query on every get.
+
+    That is only correct with one writer process, so it is no candidate as it stands; it
+    is measured to size the read round trip that every command pays before it can save.
+    """
+    if settings.is_postgres:
+        PostgresViewStore.ensure_schema(settings.postgres_conninfo(), settings.events_schema)
+    env = {**settings.eventsourcing_env(), "AGGREGATE_CACHE_FASTFORWARD": "n"}
+    ledger = Ledger(env, receipt_tolerance=settings.receipt_tolerance)
+    try:
+        skus = sku_codes(spread)
+        seed_catalog(ledger, skus, (SOURCE,))
+        reserve = _reserve(ledger, "t", skus)
+        yield [Workload(RESERVE_TRUSTED_CACHE, reserve, reservations, warmup=spread)]
+    finally:
+        ledger.close()
+
+
+def _reserve(ledger: Ledger, tag: str, skus: list[str]) -> Callable[[int], object]:
+    def reserve(i: int) -> None:
+        ledger.reserve(
+            meta("reserve"),
+            sku=skus[i % len(skus)],
+            warehouse=SOURCE,
+            order_ref=f"SO-{tag}-{i}",
+            quantity_="1",
+            idempotency=claim(f"reserve-{tag}-{i}"),
+        )
+
+    return reserve
+
+
+def _transfer(ledger: Ledger, skus: list[str]) -> Callable[[int], object]:
+    def transfer(i: int) -> None:
+        ledger.transfer(
+            meta("transfer"),
+            sku=skus[i % len(skus)],
+            from_warehouse=SOURCE,
+            to_warehouse=TARGET,
+            quantity_="1",
+            transfer_ref=f"TRF-{i}",
+            idempotency=claim(f"transfer-{i}"),
+        )
+
+    return transfer

@@ -1,0 +1,57 @@
+"""How much each run does: the full run for the results page, the quick one for smoke tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+HOT_WARMUP = 50
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to do per store; command counts are per round."""
+
+    rounds: int
+    creates: int
+    spread: int  # aggregates (ids, SKUs) the updates and reservations are spread over
+    updates: int
+    reservations: int
+    hot_reservations: int
+    transfers: int
+    transfer_spread: int
+    events: int
+    projection_items: int
+    projection_repeats: int
+
+
+FULL = Plan(
+    rounds=6,
+    creates=300,
+    spread=1_000,
+    updates=700,
+    reservations=700,
+    hot_reservations=350,
+    transfers=350,
+    transfer_spread=200,
+    events=100_000,
+    projection_items=1_000,
+    projection_repeats=3,
+)
+QUICK = Plan(
+    rounds=3,
+    creates=60,
+    spread=100,
+    updates=100,
+    reservations=100,
+    hot_reservations=60,
+    transfers=60,
+    transfer_spread=20,
+    events=5_000,
+    projection_items=100,
+    projection_repeats=1,
+)
+
+
+def hot_open_reservations(plan: Plan) -> int:
+    """Open reservations on the hot SKU, on average over its timed calls (none is released)."""
+    return HOT_WARMUP + plan.rounds * plan.hot_reservations // 2

@@ -1,0 +1,182 @@
+"""Measure the command path and projection catch-up on SQLite and PostgreSQL in one run.
+
+    python -m bench.run                      # full run, both stores (~3-4 minutes)
+    python -m bench.run --quick --stores sqlite
+    python -m bench.run --write-docs         # also rewrite the table in docs/performance.md
+    python -m bench.run --quick --profile var/profiles   # cProfile every timed section
+
+Every store is fresh (a temp SQLite file, or unique PostgreSQL schemas) and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import psycopg
+
+from bench.baseline import baseline_workloads
+from bench.commands import ledger_workloads, trusted_cache_workloads
+from bench.plan import FULL, QUICK, Plan
+from bench.projection import measure_projections
+from bench.report import (
+    Figure,
+    StoreResults,
+    cpu_table,
+    figures,
+    table,
+    verdicts,
+    write_docs,
+)
+from bench.stores import StoreFactory, postgres_problem
+from bench.timing import Profiler, interleaved
+
+DESCRIPTION = "Command and projection throughput on SQLite and PostgreSQL, against the library."
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    plan = QUICK if args.quick else FULL
+    profiler = Profiler(Path(args.profile) if args.profile else None)
+    results: dict[str, StoreResults] = {}
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
+    for kind in args.stores:
+        if kind == "postgres" and (problem := postgres_problem(args.postgres_url)):
+            print(f"skipping PostgreSQL: {problem}", file=sys.stderr)
+            continue
+        with StoreFactory(kind, args.postgres_url) as factory:
+            result = measure_store(factory, plan, profiler.for_store(kind))
+            results[result.label] = result
+    run = RunInfo(args.quick, time.perf_counter() - started, load_before, os.getloadavg()[0])
+    rows = figures(plan, _events(results, plan))
+    print(table(rows, results))
+    print()
+    print("\n".join(verdicts(rows, results)))
+    print()
+    print(cpu_table(rows, results))
+    print(f"\n{run.describe()}")
+    for report in profiler.finish():
+        print(report, file=sys.stderr)
+    if args.write_docs:
+        write_docs(DOCS, docs_block(rows, results, run))
+        print(f"wrote {DOCS}")
+    return 0
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    quick: bool
+    seconds: float
+    load_before: float
+    load_after: float
+
+    def describe(self) -> str:
+        # The load average says whether other jobs shared the machine during the run.
+        mode = "quick run (small counts, not representative)" if self.quick else "full run"
+        return (
+            f"{mode}: {self.seconds:.0f} s; 1-minute load average"
+            f" {self.load_before:.1f} before, {self.load_after:.1f} after"
+        )
+
+
+def measure_store(factory: StoreFactory, plan: Plan, profiler: Profiler) -> StoreResults:
+    def step(what: str) -> None:
+        print(f"[{factory.label}] {what}", file=sys.stderr, flush=True)
+
+    step("set-up: bare library application and ledger")
+    with (
+        baseline_workloads(
+            factory.settings("baseline"),
+            creates=plan.creates,
+            updates=plan.updates,
+            spread=plan.spread,
+        ) as baseline,
+        ledger_workloads(
+            factory.settings("commands"),
+            spread=plan.spread,
+            reservations=plan.reservations,
+            hot_reservations=plan.hot_reservations,
+            transfers=plan.transfers,
+            transfer_spread=plan.transfer_spread,
+        ) as commands,
+        trusted_cache_workloads(
+            factory.settings("whatif"), spread=plan.spread, reservations=plan.reservations
+        ) as what_if,
+    ):
+        step(f"commands: warm-up, then {plan.rounds} interleaved rounds")
+        calls = interleaved(profiler, baseline + commands + what_if, plan.rounds)
+    step(f"projections over ~{plan.events:,} events")
+    projections = measure_projections(
+        factory,
+        factory.settings("projections"),
+        profiler,
+        events=plan.events,
+        items=plan.projection_items,
+        repeats=plan.projection_repeats,
+    )
+    return StoreResults(factory.label, factory.describe(), calls, projections)
+
+
+def docs_block(rows: list[Figure], results: dict[str, StoreResults], run: RunInfo) -> str:
+    stores = ", ".join(r.version for r in results.values())
+    lines = [
+        f"Measured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} CPUs,"
+        f" Python {platform.python_version()}, eventsourcing {version('eventsourcing')},"
+        f" psycopg {version('psycopg')} ({psycopg.pq.__impl__}), {stores}; {run.describe()}.",
+        "",
+        table(rows, results),
+        "",
+        *(f"- {line}" for line in verdicts(rows, results)),
+        "",
+        "CPU time this process spent per call (per log event for the projection rows); the"
+        " database server's own CPU is not in it. Background load moves these figures less than"
+        " the rates above, so they show what the ledger adds even when rates are noisy.",
+        "",
+        cpu_table(rows, results),
+    ]
+    return "\n".join(lines)
+
+
+def _events(results: dict[str, StoreResults], plan: Plan) -> int:
+    """The log length measured (the same on every store), else the planned one."""
+    for result in results.values():
+        return result.projections.events
+    return plan.events
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=DESCRIPTION)
+    parser.add_argument("--quick", action="store_true", help="small counts (< 60 s): a smoke run")
+    parser.add_argument(
+        "--stores",
+        default="sqlite,postgres",
+        type=lambda value: [part.strip() for part in value.split(",") if part.strip()],
+        help="comma-separated: sqlite,postgres (default both)",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("ORDERLEDGER_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+        help="server for the PostgreSQL column (fresh schemas are created and dropped)",
+    )
+    parser.add_argument(
+        "--write-docs", action="store_true", help=f"rewrite the results table in {DOCS.name}"
+    )
+    parser.add_argument("--profile", metavar="DIR", help="cProfile each timed section into DIR")
+    args = parser.parse_args(argv)
+    unknown = set(args.stores) - {"sqlite", "postgres"}
+    if unknown:
+        parser.error(f"unknown store(s): {', '.join(sorted(unknown))}")
+    return args
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
