@@ -79,7 +79,7 @@ class Settings(BaseSettings):
                 POSTGRES_MAX_OVERFLOW="10",
                 POSTGRES_LOCK_TIMEOUT="10",
                 POSTGRES_CONNECT_TIMEOUT="5",
-                POSTGRES_PRE_PING="y",
+                POSTGRES_PRE_PING="n",  # the library retries a dead pooled connection
             )
         else:
             path = self.sqlite_path()

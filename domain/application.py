@@ -7,14 +7,22 @@ the machinery they share: load → decide → save, retried on a version conflic
 
 from __future__ import annotations
 
+import contextlib
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    LRUCache,
+    ProcessingEvent,
+)
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import Environment
@@ -73,6 +81,10 @@ class LedgerBase(Application[UUID]):
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self.save_listeners: list[Callable[[int], None]] = []
         super().__init__(env=dict(env or {}))
+        size = int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 0)
+        # What this process last saved, trusted for a command's first attempt (see execute).
+        self._saved: LRUCache[UUID, Any] | None = LRUCache(size) if size else None
+        self._attempt = threading.local()
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
         # Settings is the only reader of the process environment: never merge os.environ.
@@ -101,6 +113,9 @@ class LedgerBase(Application[UUID]):
             # Metadata travels with the stored state, outside the domain's own fields.
             object.__setattr__(domain_event, "meta", stamp)
         recordings = self._record(processing)
+        if self._saved is not None:
+            for aggregate_id, aggregate in processing.aggregates.items():
+                self._saved.put(aggregate_id, aggregate)
         self._take_snapshots(processing)
         position = recordings[-1].notification.id if recordings else self.head()
         for listener in self.save_listeners:
@@ -117,15 +132,29 @@ class LedgerBase(Application[UUID]):
         decide: Callable[[], Decision],
         idempotency: IdempotencyClaim | None = None,
     ) -> Outcome:
-        """Load → decide → save, retried on a version conflict; idempotent given a claim."""
+        """Load → decide → save, retried on a version conflict; idempotent given a claim.
+
+        The first attempt decides on aggregates as this process last saved them, without a
+        read query. That is safe with other writer processes because nothing stale can
+        stick: a write decided on a stale aggregate conflicts on its version, and a refusal
+        is only believed once it is repeated on fresh reads — either way the next attempt
+        evicts what it used and reads from the store.
+        """
         for attempt in range(MAX_ATTEMPTS):
+            trusting = attempt == 0 and self._saved is not None
+            self._attempt.trusting, self._attempt.used = trusting, []
             try:
                 decision = decide()
             except DomainError:
                 replay = self._replay(idempotency)
                 if replay is not None:
                     return replay
+                if trusting:
+                    self._forget_used()
+                    continue
                 raise
+            finally:
+                self._attempt.trusting = False
             extra = []
             if idempotency is not None:
                 extra.append(
@@ -139,6 +168,7 @@ class LedgerBase(Application[UUID]):
                 replay = self._replay(idempotency)
                 if replay is not None:
                     return replay
+                self._forget_used()
                 _backoff(attempt)
                 continue
             return Outcome(decision.result, position)
@@ -164,9 +194,26 @@ class LedgerBase(Application[UUID]):
 
     # -- loading -----------------------------------------------------------------------------
 
+    def _get(self, aggregate_id: UUID) -> Any:
+        """An aggregate to decide on: as last saved here on a trusting attempt, else read
+        (the repository's cache fast-forwards with one query)."""
+        if getattr(self._attempt, "trusting", False) and self._saved is not None:
+            self._attempt.used.append(aggregate_id)
+            try:
+                return deepcopy(self._saved.get(aggregate_id))
+            except KeyError:
+                pass
+        return self.repository.get(aggregate_id, projector_func=_project)
+
+    def _forget_used(self) -> None:
+        if self._saved is not None:
+            for aggregate_id in getattr(self._attempt, "used", ()):
+                with contextlib.suppress(KeyError):
+                    self._saved.get(aggregate_id, evict=True)
+
     def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
         try:
-            aggregate: Aggregate = self.repository.get(aggregate_id, projector_func=_project)
+            aggregate: Aggregate = self._get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"{what} not found") from None
         if not isinstance(aggregate, cls):
@@ -174,7 +221,11 @@ class LedgerBase(Application[UUID]):
         return aggregate
 
     def exists(self, aggregate_id: UUID) -> bool:
-        return aggregate_id in self.repository
+        try:
+            self.repository.get(aggregate_id, projector_func=_project)
+        except AggregateNotFoundError:
+            return False
+        return True
 
     def require_absent(self, aggregate_id: UUID, what: str) -> None:
         if self.exists(aggregate_id):
@@ -189,9 +240,7 @@ class LedgerBase(Application[UUID]):
     def stock_item(self, sku: str, warehouse: str, *, open_if_missing: bool = True) -> StockItem:
         """The stock item for SKU × warehouse, opened (pending) if it has no history yet."""
         try:
-            item: StockItem = self.repository.get(
-                StockItem.create_id(sku, warehouse), projector_func=_project
-            )
+            item: StockItem = self._get(StockItem.create_id(sku, warehouse))
         except AggregateNotFoundError:
             self.product(sku)
             self.warehouse(warehouse)
