@@ -11,11 +11,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
 
 from projections.base import PositionedEvent, Projection
 from projections.store import Cursor, ViewStore
@@ -65,6 +66,7 @@ class ProjectionRunner:
         self.store = store
         self.projections = {p.name: p for p in projections}
         self.page_size = page_size
+        self.prefetch = store.dialect == "postgres"
         self.poll_interval = poll_interval
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -113,34 +115,45 @@ class ProjectionRunner:
     ) -> int:
         """Process pages until the projection reaches `until` (default: the head).
 
-        The next page is read and decoded on a helper thread while this one is written, so
-        reading the log and writing the read model overlap instead of taking turns.
+        On PostgreSQL the next page is selected on a helper thread while this one is decoded
+        and written, so waiting for the log overlaps with work here (decoding stays on this
+        thread: two threads decoding and folding would only contend for the GIL). On SQLite
+        the select is in-process work too, so pages are simply read in turn.
         """
         projection = self.projections[name]
         target = self.head() if until is None else until
         processed = 0
         position = self.position(name)
-        pending = self._reader.submit(self._read_page, projection, position, target)
+        pending = self._fetch(position, target)
         while position < target:
-            page = pending.result()
+            page = self._decode(projection, pending.result())
             if page is None:
                 return processed
             if page.last < target:
-                pending = self._reader.submit(self._read_page, projection, page.last, target)
+                pending = self._fetch(page.last, target)
             if self._apply_page(projection, name, position, page):
                 processed += page.size
                 position = page.last
             else:  # another runner advanced this projection: continue from where it is
                 position = self.position(name)
-                pending = self._reader.submit(self._read_page, projection, position, target)
+                pending = self._fetch(position, target)
             if on_page:
                 on_page(position)
         return processed
 
-    def _read_page(self, projection: Projection, position: int, stop: int) -> Page | None:
-        notifications = self.app.recorder.select_notifications(
+    def _fetch(self, position: int, stop: int) -> Future[Sequence[Notification]]:
+        if self.prefetch:
+            return self._reader.submit(self._select, position, stop)
+        done: Future[Sequence[Notification]] = Future()
+        done.set_result(self._select(position, stop))
+        return done
+
+    def _select(self, position: int, stop: int) -> Sequence[Notification]:
+        return self.app.recorder.select_notifications(
             start=position + 1, limit=self.page_size, stop=stop
         )
+
+    def _decode(self, projection: Projection, notifications: Sequence[Notification]) -> Page | None:
         if not notifications:
             return None
         decode = self.app.mapper.to_domain_event

@@ -29,9 +29,13 @@ DDL_TYPES = {
 class Cursor:
     """A DB-API cursor that takes `?` placeholders on every store."""
 
-    def __init__(self, raw: Any, dialect: str) -> None:
+    def __init__(
+        self, raw: Any, dialect: str, copy_types: dict[str, list[int]] | None = None
+    ) -> None:
         self.raw = raw
         self.dialect = dialect
+        # Column type oids per "table(columns)" for COPY, shared by the store's cursors.
+        self.copy_types = {} if copy_types is None else copy_types
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.dialect == "postgres" else sql
@@ -88,9 +92,24 @@ class Cursor:
         )
 
     def _copy(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        with self.raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        names = ", ".join(columns)
+        types = self._column_types(table, names)
+        with self.raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            copy.set_types(types)  # one dumper per column, not a lookup per value
             for row in rows:
                 copy.write_row(row)
+
+    def _column_types(self, table: str, names: str) -> list[int]:
+        key = f"{table}({names})"
+        if key not in self.copy_types:
+            self.raw.execute(
+                "SELECT attname, atttypid::int FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (table,),
+            )
+            oids = dict(self.raw.fetchall())
+            self.copy_types[key] = [oids[name.strip()] for name in names.split(",")]
+        return self.copy_types[key]
 
     def fetchone(self) -> tuple[Any, ...] | None:
         row = self.raw.fetchone()
@@ -203,6 +222,7 @@ class PostgresViewStore(ViewStore):
         from psycopg_pool import ConnectionPool
 
         self.schema = schema
+        self._copy_types: dict[str, list[int]] = {}
         self.ensure_schema(conninfo, schema)
         self.pool = ConnectionPool(
             conninfo,
@@ -235,7 +255,7 @@ class PostgresViewStore(ViewStore):
             connection.transaction(),
             connection.cursor() as raw,
         ):
-            yield Cursor(raw, self.dialect)
+            yield Cursor(raw, self.dialect, self._copy_types)
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:
