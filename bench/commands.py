@@ -18,13 +18,11 @@ from domain.ledger import Ledger
 from domain.products import Product
 from domain.stock_items import StockItem
 from domain.values import Meta
-from projections.store import PostgresViewStore
 
 SOURCE, TARGET = "WH1", "WH2"
 OPENING_STOCK = Decimal(1_000_000)
 SEED_BATCH = 200
 RESERVE_SPREAD, RESERVE_HOT, TRANSFER = "reserve-spread", "reserve-hot", "transfer"
-RESERVE_TRUSTED_CACHE = "reserve-trusted-cache"
 
 
 def meta(command: str) -> Meta:
@@ -112,29 +110,6 @@ def ledger_workloads(
         ]
     finally:
         runtime.close()
-
-
-@contextmanager
-def trusted_cache_workloads(
-    settings: Settings, *, spread: int, reservations: int
-) -> Iterator[list[Workload]]:
-    """What-if, not the shipped configuration: the same reservations, with the aggregate
-    cache trusted instead of fast-forwarded by a query on every get.
-
-    That is only correct with one writer process, so it is no candidate as it stands; it
-    is measured to size the read round trip that every command pays before it can save.
-    """
-    if settings.is_postgres:
-        PostgresViewStore.ensure_schema(settings.postgres_conninfo(), settings.events_schema)
-    env = {**settings.eventsourcing_env(), "AGGREGATE_CACHE_FASTFORWARD": "n"}
-    ledger = Ledger(env, receipt_tolerance=settings.receipt_tolerance)
-    try:
-        skus = sku_codes(spread)
-        seed_catalog(ledger, skus, (SOURCE,))
-        reserve = _reserve(ledger, "t", skus)
-        yield [Workload(RESERVE_TRUSTED_CACHE, reserve, reservations, warmup=spread)]
-    finally:
-        ledger.close()
 
 
 def _reserve(ledger: Ledger, tag: str, skus: list[str]) -> Callable[[int], object]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.baseline import CREATE, PAIR, UPDATE
-from bench.commands import RESERVE_HOT, RESERVE_SPREAD, RESERVE_TRUSTED_CACHE, TRANSFER
+from bench.commands import RESERVE_HOT, RESERVE_SPREAD, TRANSFER
 from bench.plan import Plan, hot_open_reservations
 from bench.projection import ProjectionRates
 from bench.timing import Measured
@@ -99,14 +99,6 @@ def figures(plan: Plan, events: int) -> list[Figure]:
             call(PAIR),
             command_target,
             pair_goal,
-        ),
-        Figure(
-            f"what-if: `reserve` over {spread:,} SKUs, cache trusted, no fast-forward query"
-            ", one writer process only",
-            "commands/s",
-            call(RESERVE_TRUSTED_CACHE),
-            update,
-            "not a target: sizes the read round trip",
         ),
         Figure(
             f"read the log decoded, {events:,} events", "events/s", read_log, read_log, "reference"

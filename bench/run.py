@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 
 from bench.baseline import baseline_workloads
-from bench.commands import ledger_workloads, trusted_cache_workloads
+from bench.commands import ledger_workloads
 from bench.plan import FULL, QUICK, Plan
 from bench.projection import measure_projections
 from bench.report import (
@@ -108,12 +108,9 @@ def measure_store(factory: StoreFactory, plan: Plan, profiler: Profiler) -> Stor
             transfers=plan.transfers,
             transfer_spread=plan.transfer_spread,
         ) as commands,
-        trusted_cache_workloads(
-            factory.settings("whatif"), spread=plan.spread, reservations=plan.reservations
-        ) as what_if,
     ):
         step(f"commands: warm-up, then {plan.rounds} interleaved rounds")
-        calls = interleaved(profiler, baseline + commands + what_if, plan.rounds)
+        calls = interleaved(profiler, baseline + commands, plan.rounds)
     step(f"projections over ~{plan.events:,} events")
     projections = measure_projections(
         factory,

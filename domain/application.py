@@ -24,7 +24,7 @@ from eventsourcing.application import (
     ProcessingEvent,
 )
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Transcoder
 from eventsourcing.utils import Environment
 
 from domain.exceptions import (
@@ -38,6 +38,7 @@ from domain.exceptions import (
 from domain.idempotency import IdempotencyRecord, idempotency_id
 from domain.products import Product
 from domain.stock_items import StockItem
+from domain.transcoding import OrjsonDecodingTranscoder
 from domain.values import Meta, stable_id
 from domain.warehouses import Warehouse
 
@@ -91,6 +92,11 @@ class LedgerBase(Application[UUID]):
         values = dict(env or {})
         values["IS_SNAPSHOTTING_ENABLED"] = "y"
         return Environment(name, values)
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = OrjsonDecodingTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     # -- saving ----------------------------------------------------------------------------
 
