@@ -199,17 +199,15 @@ class InventoryProjection(Projection):
         Index("ix_inventory_sku_wh", "inventory_items", "sku, warehouse", unique=True),
         Index("ix_inventory_wh_sku", "inventory_items", "warehouse, sku"),
         Index("ix_movements_item", "stock_movements", "stock_item_id, position"),
-        Index("ix_movements_doc", "stock_movements", "document_ref"),
     )
 
     def apply(self, cur: Cursor, events: Sequence[PositionedEvent]) -> None:
         if not events:
             return
-        ids = sorted({str(e.originator_id) for _, e in events})
-        items = load_items(cur, self.t("inventory_items"), ids)
+        keyed = [(position, str(e.originator_id), e) for position, e in events]
+        items = load_items(cur, self.t("inventory_items"), sorted({key for _, key, _ in keyed}))
         movements: list[tuple[Any, ...]] = []
-        for position, domain_event in events:
-            key = str(domain_event.originator_id)
+        for position, key, domain_event in keyed:
             if type(domain_event).__name__ == "Opened":
                 items[key] = ItemRow(key, domain_event.sku, domain_event.warehouse)
             item = items[key]
