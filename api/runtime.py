@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from api.settings import Settings
@@ -13,6 +15,8 @@ from projections.purchasing import PurchasingProjection
 from projections.runner import ProjectionRunner
 from projections.safety_stock import SafetyStockFollower
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
+
+SCHEMA_LOCK = 0x0D1E_D6E2  # advisory lock key taken while creating tables
 
 
 @dataclass
@@ -46,19 +50,37 @@ def build_store(settings: Settings) -> ViewStore:
     return SQLiteViewStore(str(settings.views_path()))
 
 
+@contextmanager
+def schema_lock(settings: Settings) -> Iterator[None]:
+    """One process at a time creates tables: PostgreSQL refuses concurrent catalog updates
+    ("tuple concurrently updated") when several API or projection workers start together."""
+    if not settings.is_postgres:
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+
 def open_runtime(settings: Settings, *, start_projections: bool | None = None) -> Runtime:
-    if settings.is_postgres:
-        PostgresViewStore.ensure_schema(settings.postgres_conninfo(), settings.events_schema)
-    ledger = Ledger(settings.eventsourcing_env(), receipt_tolerance=settings.receipt_tolerance)
-    store = build_store(settings)
-    runner = ProjectionRunner(
-        ledger,
-        store,
-        read_models(ledger),
-        page_size=settings.projection_page_size,
-        poll_interval=settings.projection_poll_seconds,
-    )
-    runner.setup()
+    with schema_lock(settings):
+        if settings.is_postgres:
+            PostgresViewStore.ensure_schema(settings.postgres_conninfo(), settings.events_schema)
+        ledger = Ledger(settings.eventsourcing_env(), receipt_tolerance=settings.receipt_tolerance)
+        store = build_store(settings)
+        runner = ProjectionRunner(
+            ledger,
+            store,
+            read_models(ledger),
+            page_size=settings.projection_page_size,
+            poll_interval=settings.projection_poll_seconds,
+        )
+        runner.setup()
     ledger.save_listeners.append(runner.wake)
     if settings.run_projections if start_projections is None else start_projections:
         runner.start()
