@@ -105,6 +105,18 @@ class Api:
         body = {"sku": sku, "warehouse": warehouse, "order_ref": order_ref, "quantity": quantity}
         return self.post("/reservations", body, **headers)
 
+    def purchase_order(
+        self, number: str = "PO-1", quantity: str = "5", sku: str = "SKU-1"
+    ) -> dict[str, Any]:
+        """Draft a one-line purchase order from Acme for WH-1."""
+        body = {
+            "number": number,
+            "supplier": "Acme",
+            "warehouse": "WH-1",
+            "lines": [{"sku": sku, "quantity": quantity}],
+        }
+        return self.ok("/purchase-orders", body, 201)
+
     def stock_item(self, sku: str = "SKU-1", warehouse: str = "WH-1") -> dict[str, Any]:
         item: dict[str, Any] = self.read(f"/stock-items/{sku}/{warehouse}")
         return item

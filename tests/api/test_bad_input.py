@@ -39,16 +39,7 @@ def busy(stocked: Api) -> Api:
     """Something to refer to on every stock endpoint: a second warehouse, an approved
     purchase order (5 of SKU-1), a transfer in transit and a reservation."""
     stocked.warehouse("WH-2")
-    stocked.ok(
-        "/purchase-orders",
-        {
-            "number": "PO-1",
-            "supplier": "Acme",
-            "warehouse": "WH-1",
-            "lines": [{"sku": "SKU-1", "quantity": "5"}],
-        },
-        201,
-    )
+    stocked.purchase_order()
     stocked.ok("/purchase-orders/PO-1/approve")
     stocked.ok(
         "/stock/transfers",

@@ -82,16 +82,7 @@ def test_a_retry_of_a_command_that_could_not_run_again_still_answers_the_first_r
 ) -> None:
     api.warehouse("WH-1")
     api.product("SKU-1")
-    api.ok(
-        "/purchase-orders",
-        {
-            "number": "PO-1",
-            "supplier": "Acme",
-            "warehouse": "WH-1",
-            "lines": [{"sku": "SKU-1", "quantity": "5"}],
-        },
-        201,
-    )
+    api.purchase_order()
     first = api.post("/purchase-orders/PO-1/approve", idempotency_key="approve-PO-1")
     head = api.head()
 

@@ -138,16 +138,7 @@ def test_sku_inventory_totals_every_warehouse(grid: tuple[Api, int]) -> None:
 
 def test_movements_carry_running_balances_and_who_moved_what(stocked: Api) -> None:
     api = stocked
-    api.ok(
-        "/purchase-orders",
-        {
-            "number": "PO-1",
-            "supplier": "Acme",
-            "warehouse": "WH-1",
-            "lines": [{"sku": "SKU-1", "quantity": "5"}],
-        },
-        201,
-    )
+    api.purchase_order()
     api.ok("/purchase-orders/PO-1/approve")
     assert (
         api.reserve("SO-1", "3", x_actor="alice", x_correlation_id="order-SO-1").status_code == 200

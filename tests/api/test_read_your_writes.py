@@ -58,16 +58,7 @@ def test_a_read_model_that_cannot_catch_up_in_time_answers_503(lagging: Api) -> 
 
 def test_every_read_model_honours_min_position(stocked: Api) -> None:
     stocked.ok("/stock/safety-levels", {"sku": "SKU-1", "warehouse": "WH-1", "level": "1"})
-    written = stocked.ok(
-        "/purchase-orders",
-        {
-            "number": "PO-1",
-            "supplier": "Acme",
-            "warehouse": "WH-1",
-            "lines": [{"sku": "SKU-1", "quantity": "5"}],
-        },
-        201,
-    )
+    written = stocked.purchase_order()
 
     for path in READS:
         assert stocked.get(path, min_position=written["position"]).status_code == 200, path
