@@ -10,7 +10,17 @@ from starlette.responses import Response
 
 from api.errors import install_error_handlers
 from api.responses import problem
-from api.routes import health, inventory, products, purchase_orders, reservations, stock, warehouses
+from api.routes import (
+    customers,
+    health,
+    inventory,
+    products,
+    purchase_orders,
+    reservations,
+    sales_orders,
+    stock,
+    warehouses,
+)
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
 
@@ -42,7 +52,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     _serve_docs_offline(app)
     install_error_handlers(app)
     app.middleware("http")(_guard_bodies(settings.max_body_bytes))
-    for module in (products, warehouses, purchase_orders, stock, reservations, inventory, health):
+    for module in (
+        products, warehouses, customers, purchase_orders, sales_orders, stock, reservations,
+        inventory, health,
+    ):  # fmt: skip
         app.include_router(module.router)
     return app
 

@@ -24,7 +24,7 @@ from eventsourcing.application import (
     ProcessingEvent,
 )
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Transcoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
 from eventsourcing.utils import Environment
 
 from domain.exceptions import (
@@ -38,7 +38,7 @@ from domain.exceptions import (
 from domain.idempotency import IdempotencyRecord, idempotency_id
 from domain.products import Product
 from domain.stock_items import StockItem
-from domain.transcoding import OrjsonDecodingTranscoder
+from domain.transcoding import DateAsISO, OrjsonDecodingTranscoder
 from domain.values import Meta, stable_id
 from domain.warehouses import Warehouse
 
@@ -97,6 +97,10 @@ class LedgerBase(Application[UUID]):
         transcoder = OrjsonDecodingTranscoder()
         self.register_transcodings(transcoder)
         return transcoder
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
 
     # -- saving ----------------------------------------------------------------------------
 

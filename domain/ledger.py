@@ -7,10 +7,11 @@ from decimal import Decimal
 
 from domain.commands_catalog import CatalogCommands
 from domain.commands_purchasing import PurchasingCommands
+from domain.commands_sales import SalesCommands
 from domain.commands_stock import StockCommands
 
 
-class Ledger(CatalogCommands, PurchasingCommands, StockCommands):
+class Ledger(CatalogCommands, PurchasingCommands, SalesCommands, StockCommands):
     """Orders, stock and (later) receivables as event-sourced aggregates in one log."""
 
     def __init__(

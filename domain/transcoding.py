@@ -6,10 +6,24 @@ as the library's typed objects), so what is stored is byte-for-byte what the lib
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import orjson
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+
+class DateAsISO(Transcoding):
+    """Business dates (requested delivery, promised date) as ISO text."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
 
 
 class OrjsonDecodingTranscoder(JSONTranscoder):

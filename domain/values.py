@@ -86,6 +86,28 @@ def money(value: Any, what: str = "amount") -> Decimal:
     return number + ZERO
 
 
+# ISO 4217 minor units where they differ from 2.
+MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3,
+               "JOD": 3, "TND": 3, "IQD": 3, "LYD": 3}  # fmt: skip
+
+
+def price(value: Any, currency_code: str, what: str = "unit_price") -> Decimal:
+    """A non-negative amount with no more decimals than the currency has."""
+    amount = money(value, what)
+    places = MINOR_UNITS.get(currency_code, 2)
+    _check_places(amount, places, f"{what} in {currency_code}")
+    return amount
+
+
+def fraction(value: Any, what: str) -> Decimal:
+    """A fraction from 0 up to (not including) 1, e.g. a 5 % discount as 0.05."""
+    number = _decimal(value, what)
+    if not ZERO <= number < 1:
+        raise InvalidInput(f"{what} must be a fraction from 0 up to 1 (0.05 = 5%), got {number}")
+    _check_places(number, QUANTITY_PLACES, what)
+    return number + ZERO
+
+
 def code(value: Any, what: str) -> str:
     """An identifier-like code: SKU, warehouse code, document number."""
     if not isinstance(value, str) or not _CODE.fullmatch(value):

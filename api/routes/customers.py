@@ -1,0 +1,64 @@
+"""Customers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fastapi import APIRouter
+from pydantic import Field
+from starlette.responses import Response
+
+from api.deps import IdempotencyDep, MetaDep, RuntimeDep, command_response
+from api.responses import json_response
+from api.routes.models import Body
+from api.types import Code, CodePath, ExactDecimal
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+
+
+class ContactIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field("", max_length=200)
+    phone: str = Field("", max_length=40)
+
+
+class CustomerIn(Body):
+    code: Code
+    name: str = Field(min_length=1, max_length=200)
+    contacts: list[ContactIn] = Field(default_factory=list, max_length=20)
+    billing_address: str = Field(min_length=1, max_length=500)
+    shipping_address: str = Field(min_length=1, max_length=500)
+    region: str = Field(min_length=1, max_length=64)
+    payment_terms_days: int = Field(30, ge=0, le=365)
+    credit_limit: ExactDecimal = Decimal(0)
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+
+
+@router.post("", status_code=201)
+def register_customer(
+    body: CustomerIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
+) -> Response:
+    """Open a customer account."""
+    outcome = rt.ledger.register_customer(
+        meta, code_=body.code, name=body.name,
+        contacts=[contact.model_dump() for contact in body.contacts],
+        billing_address=body.billing_address, shipping_address=body.shipping_address,
+        region=body.region, payment_terms_days=body.payment_terms_days,
+        credit_limit=body.credit_limit, currency_code=body.currency, idempotency=idem,
+    )  # fmt: skip
+    return command_response(outcome, 201, f"/customers/{body.code}")
+
+
+@router.get("/{code}")
+def get_customer(code: CodePath, rt: RuntimeDep) -> Response:
+    """One customer as recorded now, with its version as ETag."""
+    customer = rt.ledger.customer(code)
+    body = {
+        "code": customer.code, "name": customer.name, "contacts": customer.contacts,
+        "billing_address": customer.billing_address,
+        "shipping_address": customer.shipping_address, "region": customer.region,
+        "payment_terms_days": customer.payment_terms_days,
+        "credit_limit": customer.credit_limit, "currency": customer.currency,
+        "status": customer.status, "version": customer.version,
+    }  # fmt: skip
+    return json_response(body, headers={"ETag": f'"{customer.version}"'})

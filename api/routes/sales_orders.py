@@ -1,0 +1,148 @@
+"""Sales orders: take, amend, approve (reserve stock per line), cancel."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import Field
+from starlette.responses import Response
+
+from api.deps import IdempotencyDep, IfMatchDep, MetaDep, RuntimeDep, command_response
+from api.responses import json_response
+from api.routes.models import Body
+from api.types import AwareDatetime, Code, CodePath, ExactDecimal
+from domain.sales_orders import SalesOrder, line_amount
+
+router = APIRouter(prefix="/sales-orders", tags=["sales orders"])
+
+
+class OrderLineIn(Body):
+    sku: Code
+    quantity: ExactDecimal
+    unit_price: ExactDecimal
+    discount: ExactDecimal = Decimal(0)
+
+
+class RequirementsIn(Body):
+    packaging: str | None = Field(None, max_length=2000)
+    craft: str | None = Field(None, max_length=2000)
+    carrier: str | None = Field(None, max_length=2000)
+    notes: str | None = Field(None, max_length=2000)
+
+
+class SalesOrderIn(Body):
+    number: Code | None = None
+    customer: Code
+    warehouse: Code
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
+    requirements: RequirementsIn = Field(default_factory=RequirementsIn)
+    requested_delivery: date | None = None
+    promised_date: date | None = None
+    salesperson: str = Field(min_length=1, max_length=64)
+    region: str | None = Field(None, min_length=1, max_length=64)
+    channel: Code = "api"
+    external_ref: Code | None = None
+
+
+class AmendIn(Body):
+    lines: list[OrderLineIn] | None = Field(None, min_length=1, max_length=500)
+    requested_delivery: date | None = None
+    promised_date: date | None = None
+    effective_at: AwareDatetime | None = None
+
+
+class DecisionIn(Body):
+    effective_at: AwareDatetime | None = None
+
+
+class CancelIn(Body):
+    reason: str = Field(min_length=1, max_length=500)
+    effective_at: AwareDatetime | None = None
+
+
+def _view(order: SalesOrder) -> dict[str, Any]:
+    return {
+        "number": order.number, "customer": order.customer, "warehouse": order.warehouse,
+        "status": order.status, "currency": order.currency, "total": order.total,
+        "lines": [
+            {**line, "amount": line_amount(line, order.currency),
+             "reserved": order.reserved.get(str(line["line_no"]), Decimal(0)),
+             "short": order.short.get(str(line["line_no"]), Decimal(0))}
+            for line in order.lines
+        ],
+        "requirements": order.requirements,
+        # orjson writes dates as ISO text
+        "requested_delivery": order.requested_delivery, "promised_date": order.promised_date,
+        "salesperson": order.salesperson, "region": order.region, "channel": order.channel,
+        "external_ref": order.external_ref, "version": order.version,
+    }  # fmt: skip
+
+
+@router.post("", status_code=201)
+def create_sales_order(
+    body: SalesOrderIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
+) -> Response:
+    """Take an order; the same channel + external_ref again returns the first order (200)."""
+    outcome = rt.ledger.create_sales_order(
+        meta, customer=body.customer, warehouse=body.warehouse,
+        lines=[line.model_dump() for line in body.lines], currency_code=body.currency,
+        salesperson=body.salesperson, region=body.region, channel=body.channel,
+        external_ref=body.external_ref, number=body.number,
+        requirements=body.requirements.model_dump(exclude_none=True),
+        requested_delivery=body.requested_delivery, promised_date=body.promised_date,
+        idempotency=idem,
+    )  # fmt: skip
+    status = 200 if "duplicate_of_external_ref" in outcome.result else 201
+    return command_response(outcome, status, f"/sales-orders/{outcome.result['number']}")
+
+
+@router.get("/{number}")
+def get_sales_order(number: CodePath, rt: RuntimeDep) -> Response:
+    """One order as recorded now: lines with reserved and short quantities; version as ETag."""
+    order = rt.ledger.sales_order(number)
+    return json_response(_view(order), headers={"ETag": f'"{order.version}"'})
+
+
+@router.post("/{number}/amend")
+def amend_sales_order(
+    number: CodePath, body: AmendIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
+    version: IfMatchDep,
+) -> Response:  # fmt: skip
+    """Change lines or dates; an approved order releases its stock and awaits approval again."""
+    outcome = rt.ledger.amend_sales_order(
+        meta, number=number,
+        lines=None if body.lines is None else [line.model_dump() for line in body.lines],
+        requested_delivery=body.requested_delivery, promised_date=body.promised_date,
+        expected_version=version, effective_at=body.effective_at, idempotency=idem,
+    )  # fmt: skip
+    return command_response(outcome)
+
+
+@router.post("/{number}/approve")
+def approve_sales_order(
+    number: CodePath, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep, version: IfMatchDep,
+    body: DecisionIn | None = None,
+) -> Response:  # fmt: skip
+    """Approve: every line is reserved in full or recorded short, atomically."""
+    outcome = rt.ledger.approve_sales_order(
+        meta, number=number, expected_version=version,
+        effective_at=body.effective_at if body else None, idempotency=idem,
+    )  # fmt: skip
+    return command_response(outcome)
+
+
+@router.post("/{number}/cancel")
+def cancel_sales_order(
+    number: CodePath, body: CancelIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
+    version: IfMatchDep,
+) -> Response:  # fmt: skip
+    """Cancel before shipment; every reservation is released in the same save."""
+    outcome = rt.ledger.cancel_sales_order(
+        meta, number=number, reason=body.reason, expected_version=version,
+        effective_at=body.effective_at, idempotency=idem,
+    )  # fmt: skip
+    return command_response(outcome)

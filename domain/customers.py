@@ -1,0 +1,64 @@
+"""Customers: who orders, where to bill and ship, on what terms, within what credit."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.exceptions import RuleViolation
+from domain.values import stable_id
+
+ACTIVE, BLOCKED = "active", "blocked"
+
+
+def customer_id(code: str) -> UUID:
+    return stable_id("customer", code)
+
+
+class Customer(Aggregate):
+    """A customer account; its credit limit is read by finance's credit control."""
+
+    @staticmethod
+    def create_id(code: str) -> UUID:
+        return customer_id(code)
+
+    @event("Registered")
+    def __init__(
+        self,
+        code: str,
+        name: str,
+        contacts: list[dict[str, Any]],
+        billing_address: str,
+        shipping_address: str,
+        region: str,
+        payment_terms_days: int,
+        credit_limit: Decimal,
+        currency: str,
+    ) -> None:
+        self.code = code
+        self.name = name
+        self.contacts = [dict(contact) for contact in contacts]
+        self.billing_address = billing_address
+        self.shipping_address = shipping_address
+        self.region = region
+        self.payment_terms_days = payment_terms_days
+        self.credit_limit = credit_limit
+        self.currency = currency
+        self.status = ACTIVE
+
+    def block(self, reason: str) -> None:
+        if self.status == BLOCKED:
+            raise RuleViolation(f"customer {self.code} is already blocked", rule="customer-status")
+        self._status_changed(BLOCKED, reason)
+
+    def unblock(self, reason: str) -> None:
+        if self.status == ACTIVE:
+            raise RuleViolation(f"customer {self.code} is not blocked", rule="customer-status")
+        self._status_changed(ACTIVE, reason)
+
+    @event("StatusChanged")
+    def _status_changed(self, status: str, reason: str) -> None:
+        self.status = status

@@ -1,0 +1,166 @@
+"""SalesOrder: a customer's order, from creation through approval (stock reserved per line)
+to cancellation; shipping, production and invoicing attach to it as they arrive."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.exceptions import RuleViolation
+from domain.values import MINOR_UNITS, ZERO, stable_id
+
+CREATED, APPROVED, CANCELLED = "created", "approved", "cancelled"
+
+
+def sales_order_id(number: str) -> UUID:
+    return stable_id("sales-order", number)
+
+
+def external_reference_id(channel: str, reference: str) -> UUID:
+    return stable_id("external-reference", channel, reference)
+
+
+class SalesOrder(Aggregate):
+    """Lines (SKU, quantity, unit price, discount), requirements, dates and the people on it.
+
+    Approval records, per line, what was reserved and what is short; the stock items take the
+    matching reservations in the same atomic save (see `SalesCommands.approve_sales_order`).
+    """
+
+    @staticmethod
+    def create_id(number: str) -> UUID:
+        return sales_order_id(number)
+
+    @event("Created")
+    def __init__(
+        self,
+        number: str,
+        customer: str,
+        warehouse: str,
+        lines: list[dict[str, Any]],
+        currency: str,
+        requirements: dict[str, str],
+        requested_delivery: date | None,
+        promised_date: date | None,
+        salesperson: str,
+        region: str,
+        channel: str,
+        external_ref: str | None,
+    ) -> None:
+        self.number = number
+        self.customer = customer
+        self.warehouse = warehouse
+        self.lines = [dict(line) for line in lines]
+        self.currency = currency
+        self.requirements = dict(requirements)
+        self.requested_delivery = requested_delivery
+        self.promised_date = promised_date
+        self.salesperson = salesperson
+        self.region = region
+        self.channel = channel
+        self.external_ref = external_ref
+        self.status = CREATED
+        self.reserved: dict[str, Decimal] = {}  # line no -> quantity reserved
+        self.short: dict[str, Decimal] = {}  # line no -> quantity not available at approval
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line_amount(line, self.currency) for line in self.lines), ZERO)
+
+    @property
+    def skus(self) -> list[str]:
+        return sorted({line["sku"] for line in self.lines})
+
+    def amend(
+        self,
+        lines: list[dict[str, Any]] | None,
+        requested_delivery: date | None,
+        promised_date: date | None,
+        effective_at: datetime,
+    ) -> bool:
+        """Change lines or dates; an approved order goes back for approval (and gives its
+        reservations back, in the same save). Returns whether it was approved."""
+        self.require_status({CREATED, APPROVED}, "amend")
+        was_approved = self.status == APPROVED
+        self._amended(
+            lines if lines is not None else self.lines,
+            requested_delivery if requested_delivery is not None else self.requested_delivery,
+            promised_date if promised_date is not None else self.promised_date,
+            effective_at,
+        )
+        return was_approved
+
+    @event("Amended")
+    def _amended(
+        self,
+        lines: list[dict[str, Any]],
+        requested_delivery: date | None,
+        promised_date: date | None,
+        effective_at: datetime,
+    ) -> None:
+        self.lines = [dict(line) for line in lines]
+        self.requested_delivery = requested_delivery
+        self.promised_date = promised_date
+        self.status = CREATED
+        self.reserved = {}
+        self.short = {}
+
+    def approve(
+        self, reserved: dict[int, Decimal], short: dict[int, Decimal], effective_at: datetime
+    ) -> None:
+        self.require_status({CREATED}, "approve")
+        self._approved(
+            {str(k): v for k, v in reserved.items()},
+            {str(k): v for k, v in short.items()},
+            effective_at,
+        )
+
+    @event("Approved")
+    def _approved(
+        self, reserved: dict[str, Decimal], short: dict[str, Decimal], effective_at: datetime
+    ) -> None:
+        self.status = APPROVED
+        self.reserved = dict(reserved)
+        self.short = dict(short)
+
+    def cancel(self, reason: str, effective_at: datetime) -> None:
+        self.require_status({CREATED, APPROVED}, "cancel")
+        self._cancelled(reason, effective_at)
+
+    @event("Cancelled")
+    def _cancelled(self, reason: str, effective_at: datetime) -> None:
+        self.status = CANCELLED
+        self.reserved = {}
+
+    def require_status(self, allowed: set[str], verb: str) -> None:
+        if self.status not in allowed:
+            raise RuleViolation(
+                f"cannot {verb} sales order {self.number}: it is {self.status}",
+                rule="sales-order-status",
+            )
+
+
+def line_amount(line: dict[str, Any], currency: str) -> Decimal:
+    """Quantity × unit price less discount, rounded half-up to the currency's minor unit."""
+    gross = Decimal(line["quantity"]) * Decimal(line["unit_price"])
+    net = gross * (1 - Decimal(line.get("discount", ZERO)))
+    return net.quantize(Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2)), rounding=ROUND_HALF_UP)
+
+
+class ExternalReference(Aggregate):
+    """A channel's own id for an order (a CRM's order id): unique per channel, so a CRM that
+    pushes the same order twice gets the first order back instead of a second one."""
+
+    @staticmethod
+    def create_id(channel: str, reference: str) -> UUID:
+        return external_reference_id(channel, reference)
+
+    @event("Claimed")
+    def __init__(self, channel: str, reference: str, order_number: str) -> None:
+        self.channel = channel
+        self.reference = reference
+        self.order_number = order_number
