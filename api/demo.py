@@ -61,6 +61,7 @@ def load_demo(
     catalog = _products(ledger, rng, skus, meta)
     _purchases(ledger, rng, catalog, meta, day)
     _movements(ledger, rng, catalog, meta, day)
+    _orders(ledger, rng, catalog, meta)
     return issued
 
 
@@ -205,6 +206,57 @@ def _movements(
                 quantity_="20",
                 shipment_ref=f"SHP-{7000 + n}",
                 effective_at=day(1),
+            )
+
+
+CUSTOMERS = [
+    ("C-ALPINE", "Alpine Machinery GmbH", "south"), ("C-BALTIC", "Baltic Shipyards AS", "north"),
+    ("C-CORVUS", "Corvus Robotics BV", "west"), ("C-DANUBE", "Danube Pumps Kft", "east"),
+    ("C-ELBE", "Elbe Anlagenbau GmbH", "north"), ("C-FJORD", "Fjord Energy ASA", "north"),
+    ("C-GARDA", "Garda Valves S.r.l.", "south"), ("C-HANSA", "Hansa Logistics KG", "north"),
+]  # fmt: skip
+SALESPEOPLE = ["sales.maria", "sales.omar", "sales.lena"]
+
+
+def _orders(ledger: Ledger, rng: random.Random, skus: list[str], meta: Callable[..., Meta]) -> None:
+    """Customers and sales orders: waiting for approval, approved (some lines short),
+    amended back to approval, and cancelled."""
+    for code, name, region in CUSTOMERS:
+        ledger.register_customer(
+            meta("register_customer", "sales.lena"), code_=code, name=name,
+            contacts=[{"name": "Purchasing", "email": f"orders@{code[2:].lower()}.example"}],
+            billing_address=f"{name}, accounts payable", shipping_address=f"{name}, goods in",
+            region=region, payment_terms_days=rng.choice([14, 30, 60]),
+            credit_limit=str(rng.choice([20_000, 50_000, 150_000])), currency_code="EUR",
+        )  # fmt: skip
+    for n in range(30):
+        code, _, _ = CUSTOMERS[n % len(CUSTOMERS)]
+        number = f"SO-{9000 + n}"
+        lines = [
+            {
+                "sku": sku,
+                "quantity": str(rng.randint(1, 40)),
+                "unit_price": f"{rng.randint(5, 400)}.00",
+            }
+            for sku in rng.sample(skus, k=rng.randint(1, 4))
+        ]
+        ledger.create_sales_order(
+            meta("create_sales_order", SALESPEOPLE[n % 3]), number=number, customer=code,
+            warehouse=WAREHOUSES[n % 3][0], lines=lines, currency_code="EUR",
+            salesperson=SALESPEOPLE[n % 3], channel="crm", external_ref=f"CRM-{7000 + n}",
+            requirements={"packaging": "export pallets"} if n % 4 == 0 else {},
+        )  # fmt: skip
+        if n % 5 != 4:
+            ledger.approve_sales_order(meta("approve_sales_order", "director.chen"), number=number)
+        if n % 10 == 3:
+            ledger.amend_sales_order(
+                meta("amend_sales_order", SALESPEOPLE[n % 3]), number=number, lines=lines[:1]
+            )
+        if n % 10 == 7:
+            ledger.cancel_sales_order(
+                meta("cancel_sales_order", SALESPEOPLE[n % 3]),
+                number=number,
+                reason="customer withdrew the order",
             )
 
 
