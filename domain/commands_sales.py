@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from domain.application import Decision, IdempotencyClaim, LedgerBase, Outcome, check_version
@@ -18,6 +18,7 @@ from domain.sales_orders import (
 )
 from domain.stock_items import StockItem
 from domain.values import (
+    MAX_AMOUNT,
     ZERO,
     Meta,
     aware,
@@ -248,7 +249,7 @@ def _lines(lines: list[dict[str, Any]], currency_code: str) -> list[dict[str, An
         raise InvalidInput("a sales order needs at least one line")
     if len(lines) > MAX_LINES:
         raise InvalidInput(f"a sales order has at most {MAX_LINES} lines")
-    return [
+    clean = [
         {
             "line_no": no,
             "sku": code(line.get("sku"), f"line {no} sku"),
@@ -258,6 +259,22 @@ def _lines(lines: list[dict[str, Any]], currency_code: str) -> list[dict[str, An
         }
         for no, line in enumerate(lines, start=1)
     ]
+    _check_amounts(clean)
+    return clean
+
+
+def _check_amounts(lines: list[dict[str, Any]]) -> None:
+    """Each field has its own bound; their product must stay an amount the ledger can hold."""
+    with localcontext() as exact:
+        exact.prec = 60  # 10^12 units × 10^15 per unit fits without rounding
+        total = ZERO
+        for line in lines:
+            amount = line["quantity"] * line["unit_price"]
+            if amount > MAX_AMOUNT:
+                raise InvalidInput(f"line {line['line_no']} is worth more than {MAX_AMOUNT}")
+            total += amount
+        if total > MAX_AMOUNT:
+            raise InvalidInput(f"the order is worth more than {MAX_AMOUNT}")
 
 
 def _requirements(given: dict[str, str]) -> dict[str, str]:

@@ -1,0 +1,558 @@
+"""Sales orders on real SQLite and PostgreSQL: approval reserves stock atomically, cancel and
+amend give it back in the same save, external references deduplicate, racing approvals never
+oversell."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.runtime import Runtime, open_runtime
+from domain.application import Outcome
+from domain.exceptions import AlreadyExists, NotFound, RuleViolation, StaleVersion
+from domain.ledger import Ledger
+from domain.stock_items import StockItem
+from tests.conftest import command_meta as meta
+from tests.conftest import drop_schemas, make_settings
+from tests.integration.helpers import (
+    inventory_row,
+    levels,
+    names,
+    produce,
+    seed_catalog,
+    settle,
+    stored_events,
+)
+
+D = Decimal
+
+
+def register_customer(ledger: Ledger, code: str = "C-1") -> None:
+    ledger.register_customer(
+        meta("register_customer"), code_=code, name=f"Customer {code}",
+        contacts=[{"name": "Eve", "email": "eve@example.org"}], billing_address="1 Bill St",
+        shipping_address="2 Ship Rd", region="north", payment_terms_days=30,
+        credit_limit="5000", currency_code="EUR",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def sales(ledger: Ledger) -> Ledger:
+    """The catalog plus customer C-1."""
+    register_customer(ledger)
+    return ledger
+
+
+def create(ledger: Ledger, number: str, lines: list[tuple[str, str]], **extra: Any) -> Outcome:
+    return ledger.create_sales_order(
+        meta("create_sales_order"), customer=extra.pop("customer", "C-1"),
+        warehouse=extra.pop("warehouse", "WH1"),
+        lines=[{"sku": sku, "quantity": qty, "unit_price": "2.50"} for sku, qty in lines],
+        currency_code="EUR", salesperson="ann", number=number, **extra,
+    )  # fmt: skip
+
+
+def approve(ledger: Ledger, number: str, **extra: Any) -> Outcome:
+    return ledger.approve_sales_order(meta("approve_sales_order"), number=number, **extra)
+
+
+def saved_by(ledger: Ledger, outcome: Outcome, since: int) -> list[tuple[int, Any]]:
+    """The events one command stored: they follow `since` and end at its position."""
+    found = stored_events(ledger, since + 1)
+    assert found, "the command stored nothing"
+    assert found[-1][0] == outcome.position
+    positions = [p for p, _ in found]
+    assert positions == list(range(positions[0], positions[0] + len(positions)))
+    # One save: every event carries the one command's metadata.
+    assert len({e.meta["correlation_id"] for _, e in found}) == 1
+    return found
+
+
+def fresh(ledger: Ledger) -> Ledger:
+    """A second application on the same store: nothing from the first one's caches."""
+    return type(ledger)(ledger.env)
+
+
+# -- approval --------------------------------------------------------------------------------
+
+
+def test_approval_reserves_every_line_in_the_same_save_as_the_approval(sales: Ledger) -> None:
+    produce(sales, "SKU-1", "20")
+    produce(sales, "SKU-2", "5", ref="MO-2")
+    create(sales, "SO-1", [("SKU-1", "12"), ("SKU-2", "5")])
+    head = sales.head()
+
+    outcome = approve(sales, "SO-1")
+
+    found = saved_by(sales, outcome, head)
+    assert names(found) == ["SalesOrder.Approved", "StockItem.Reserved", "StockItem.Reserved"]
+    reserved = {(e.originator_id, e.order_ref, e.quantity) for _, e in found[1:]}
+    assert reserved == {
+        (StockItem.create_id("SKU-1", "WH1"), "SO-1", D(12)),
+        (StockItem.create_id("SKU-2", "WH1"), "SO-1", D(5)),
+    }
+    assert outcome.result["status"] == "approved"
+    assert outcome.result["reserved"] == {"1": "12", "2": "5"}
+    assert outcome.result["short"] == {}
+    other = fresh(sales)
+    try:
+        order = other.sales_order("SO-1")
+        assert (order.status, order.reserved, order.short) == (
+            "approved", {"1": D(12), "2": D(5)}, {},
+        )  # fmt: skip
+        assert other.stock_item("SKU-1", "WH1").reservations == {"SO-1": D(12)}
+        assert levels(other, "SKU-1") == (D(20), D(0), D(12))
+        assert levels(other, "SKU-2") == (D(5), D(0), D(5))
+    finally:
+        other.close()
+
+
+def test_a_line_short_of_stock_is_recorded_short_and_nothing_is_reserved_for_it(
+    sales: Ledger,
+) -> None:
+    produce(sales, "SKU-1", "5")
+    produce(sales, "SKU-2", "5", ref="MO-2")
+    create(sales, "SO-1", [("SKU-1", "8"), ("SKU-2", "3")])
+    head = sales.head()
+
+    outcome = approve(sales, "SO-1")
+
+    found = saved_by(sales, outcome, head)
+    assert names(found) == ["SalesOrder.Approved", "StockItem.Reserved"]
+    assert (found[1][1].originator_id, found[1][1].quantity) == (
+        StockItem.create_id("SKU-2", "WH1"), D(3),
+    )  # fmt: skip
+    assert outcome.result["reserved"] == {"2": "3"}
+    assert outcome.result["short"] == {"1": "8"}
+    assert levels(sales, "SKU-1") == (D(5), D(0), D(0))
+    assert sales.stock_item("SKU-1", "WH1").reservations == {}
+    assert levels(sales, "SKU-2") == (D(5), D(0), D(3))
+
+
+def test_two_lines_of_one_sku_never_reserve_more_than_is_available(sales: Ledger) -> None:
+    produce(sales, "SKU-1", "10")
+    create(sales, "SO-1", [("SKU-1", "6"), ("SKU-1", "6"), ("SKU-1", "4")])
+
+    outcome = approve(sales, "SO-1")
+
+    assert outcome.result["reserved"] == {"1": "6", "3": "4"}
+    assert outcome.result["short"] == {"2": "6"}
+    item = sales.stock_item("SKU-1", "WH1")
+    assert (item.locked, item.available, item.reservations) == (D(10), D(0), {"SO-1": D(10)})
+
+
+def test_approving_a_sku_never_stocked_records_it_short(sales: Ledger) -> None:
+    create(sales, "SO-1", [("SKU-2", "1")])
+
+    outcome = approve(sales, "SO-1")
+
+    assert (outcome.result["reserved"], outcome.result["short"]) == ({}, {"1": "1"})
+    assert "StockItem.Reserved" not in names(stored_events(sales))
+
+
+def test_stock_reserved_by_one_order_is_not_available_to_the_next(sales: Ledger) -> None:
+    produce(sales, "SKU-1", "10")
+    create(sales, "SO-1", [("SKU-1", "7")])
+    create(sales, "SO-2", [("SKU-1", "7")])
+    approve(sales, "SO-1")
+
+    second = approve(sales, "SO-2")
+
+    assert (second.result["reserved"], second.result["short"]) == ({}, {"1": "7"})
+    assert levels(sales, "SKU-1") == (D(10), D(0), D(7))
+
+
+def test_approving_twice_is_refused_and_stores_nothing(sales: Ledger) -> None:
+    produce(sales, "SKU-1", "20")
+    create(sales, "SO-1", [("SKU-1", "5")])
+    approve(sales, "SO-1")
+    head = sales.head()
+
+    with pytest.raises(RuleViolation) as error:
+        approve(sales, "SO-1")
+
+    assert error.value.rule == "sales-order-status"
+    assert sales.head() == head
+    assert levels(sales, "SKU-1") == (D(20), D(0), D(5))
+
+
+def test_the_inventory_read_model_sees_the_approvals_reservations(
+    runtime: Runtime, sales: Ledger
+) -> None:
+    produce(sales, "SKU-1", "20")
+    create(sales, "SO-1", [("SKU-1", "12")])
+    approve(sales, "SO-1")
+
+    settle(runtime)
+
+    row = inventory_row(runtime, "SKU-1")
+    assert (row["physical"], row["locked"], row["available"]) == (D(20), D(12), D(8))
+
+
+# -- cancel and amend --------------------------------------------------------------------------
+
+
+def test_cancelling_an_approved_order_releases_every_reservation_in_the_same_save(
+    sales: Ledger,
+) -> None:
+    produce(sales, "SKU-1", "20")
+    produce(sales, "SKU-2", "5", ref="MO-2")
+    sales.reserve(meta(), sku="SKU-1", warehouse="WH1", order_ref="OTHER", quantity_="3")
+    create(sales, "SO-1", [("SKU-1", "12"), ("SKU-2", "5")])
+    approve(sales, "SO-1")
+    head = sales.head()
+
+    outcome = sales.cancel_sales_order(meta("cancel_sales_order"), number="SO-1", reason="lost")
+
+    found = saved_by(sales, outcome, head)
+    assert names(found) == ["SalesOrder.Cancelled", "StockItem.Released", "StockItem.Released"]
+    assert {(e.order_ref, e.quantity) for _, e in found[1:]} == {("SO-1", D(12)), ("SO-1", D(5))}
+    assert outcome.result["status"] == "cancelled"
+    assert outcome.result["reserved"] == {}
+    other = fresh(sales)
+    try:
+        assert other.stock_item("SKU-1", "WH1").reservations == {"OTHER": D(3)}
+        assert levels(other, "SKU-1") == (D(20), D(0), D(3))
+        assert levels(other, "SKU-2") == (D(5), D(0), D(0))
+        assert other.sales_order("SO-1").status == "cancelled"
+    finally:
+        other.close()
+
+
+def test_cancelling_a_created_order_touches_no_stock(sales: Ledger) -> None:
+    produce(sales, "SKU-1", "20")
+    create(sales, "SO-1", [("SKU-1", "12")])
+    head = sales.head()
+
+    outcome = sales.cancel_sales_order(meta(), number="SO-1", reason="lost")
+
+    assert names(saved_by(sales, outcome, head)) == ["SalesOrder.Cancelled"]
+
+
+def test_cancelling_a_cancelled_order_is_refused_and_stores_nothing(sales: Ledger) -> None:
+    create(sales, "SO-1", [("SKU-1", "1")])
+    sales.cancel_sales_order(meta(), number="SO-1", reason="lost")
+    head = sales.head()
+
+    with pytest.raises(RuleViolation) as error:
+        sales.cancel_sales_order(meta(), number="SO-1", reason="again")
+
+    assert error.value.rule == "sales-order-status"
+    assert sales.head() == head
+
+
+def test_amending_an_approved_order_releases_its_stock_and_sends_it_back_for_approval(
+    sales: Ledger,
+) -> None:
+    produce(sales, "SKU-1", "20")
+    produce(sales, "SKU-2", "5", ref="MO-2")
+    create(sales, "SO-1", [("SKU-1", "12"), ("SKU-2", "5")])
+    approve(sales, "SO-1")
+    head = sales.head()
+
+    outcome = sales.amend_sales_order(
+        meta("amend_sales_order"), number="SO-1",
+        lines=[{"sku": "SKU-1", "quantity": "15", "unit_price": "2.50"}],
+    )  # fmt: skip
+
+    found = saved_by(sales, outcome, head)
+    assert names(found) == ["SalesOrder.Amended", "StockItem.Released", "StockItem.Released"]
+    assert (outcome.result["status"], outcome.result["reserved"], outcome.result["short"]) == (
+        "created", {}, {},
+    )  # fmt: skip
+    assert levels(sales, "SKU-1") == (D(20), D(0), D(0))
+    assert levels(sales, "SKU-2") == (D(5), D(0), D(0))
+
+    again = approve(sales, "SO-1")
+
+    assert again.result["reserved"] == {"1": "15"}
+    assert levels(sales, "SKU-1") == (D(20), D(0), D(15))
+    assert sales.stock_item("SKU-2", "WH1").reservations == {}
+
+
+def test_a_stale_expected_version_is_refused_and_stores_nothing(sales: Ledger) -> None:
+    produce(sales, "SKU-1", "20")
+    create(sales, "SO-1", [("SKU-1", "5")])
+    approve(sales, "SO-1", expected_version=1)
+    head = sales.head()
+
+    with pytest.raises(StaleVersion) as cancel:
+        sales.cancel_sales_order(meta(), number="SO-1", reason="x", expected_version=1)
+    with pytest.raises(StaleVersion) as amend:
+        sales.amend_sales_order(
+            meta(), number="SO-1", expected_version=1,
+            lines=[{"sku": "SKU-1", "quantity": "1", "unit_price": "1"}],
+        )  # fmt: skip
+
+    assert (cancel.value.current_version, amend.value.current_version) == (2, 2)
+    assert sales.head() == head
+    assert levels(sales, "SKU-1") == (D(20), D(0), D(5))
+
+
+# -- external references -----------------------------------------------------------------------
+
+
+def test_the_same_channel_and_external_ref_twice_returns_the_first_order(sales: Ledger) -> None:
+    head = sales.head()
+    first = create(sales, "SO-1", [("SKU-1", "2")], channel="crm", external_ref="CRM-77")
+    assert names(saved_by(sales, first, head)) == [
+        "SalesOrder.Created",
+        "ExternalReference.Claimed",
+    ]
+    head = sales.head()
+
+    again = create(sales, "SO-2", [("SKU-2", "9")], channel="crm", external_ref="CRM-77")
+
+    assert sales.head() == head
+    assert again.result["number"] == "SO-1"
+    assert again.result["duplicate_of_external_ref"] == "CRM-77"
+    assert again.result["total"] == "5.00"
+    with pytest.raises(NotFound):
+        sales.sales_order("SO-2")
+
+
+def test_without_an_explicit_number_a_duplicate_still_returns_the_first_order(
+    sales: Ledger,
+) -> None:
+    first = create(sales, None, [("SKU-1", "2")], channel="crm", external_ref="CRM-78")  # type: ignore[arg-type]
+    head = sales.head()
+
+    again = create(sales, None, [("SKU-1", "2")], channel="crm", external_ref="CRM-78")  # type: ignore[arg-type]
+
+    assert again.result["number"] == first.result["number"]
+    assert sales.head() == head
+
+
+def test_another_channel_with_the_same_ref_creates_a_new_order(sales: Ledger) -> None:
+    create(sales, "SO-1", [("SKU-1", "2")], channel="crm", external_ref="X-1")
+    head = sales.head()
+
+    other = create(sales, "SO-2", [("SKU-1", "3")], channel="shop", external_ref="X-1")
+
+    assert sales.head() > head
+    assert other.result["number"] == "SO-2"
+    assert "duplicate_of_external_ref" not in other.result
+    order = sales.sales_order("SO-2")
+    assert (order.channel, order.external_ref) == ("shop", "X-1")
+
+
+# -- refusals ------------------------------------------------------------------------------------
+
+
+def block(ledger: Ledger, code: str) -> None:
+    customer = ledger.customer(code)
+    customer.block("unpaid invoices")
+    ledger.save_with_meta(meta("block_customer"), customer)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "rule"),
+    [
+        ({"customer": "C-404"}, NotFound, "not-found"),
+        ({"customer": "C-BLOCKED"}, RuleViolation, "customer-not-active"),
+        ({"warehouse": "WH-404"}, NotFound, "not-found"),
+        ({"lines": [("SKU-1", "1"), ("SKU-404", "1")]}, NotFound, "not-found"),
+    ],
+)
+def test_an_order_naming_what_cannot_take_it_is_refused_with_nothing_stored(
+    sales: Ledger, overrides: dict[str, Any], error: type[Exception], rule: str
+) -> None:
+    register_customer(sales, "C-BLOCKED")
+    block(sales, "C-BLOCKED")
+    head = sales.head()
+    overrides = dict(overrides)  # the parameters are shared by both stores
+    lines = overrides.pop("lines", [("SKU-1", "1")])
+
+    with pytest.raises(error) as raised:
+        create(sales, "SO-1", lines, channel="crm", external_ref="R-1", **overrides)
+
+    assert raised.value.rule == rule  # type: ignore[attr-defined]
+    assert sales.head() == head
+    # The reference was not claimed: the order can still be taken once what it names is fixed.
+    retried = create(sales, "SO-1", [("SKU-1", "1")], channel="crm", external_ref="R-1")
+    assert retried.result["number"] == "SO-1"
+
+
+def test_a_blocked_customer_can_order_again_once_unblocked(sales: Ledger) -> None:
+    block(sales, "C-1")
+    with pytest.raises(RuleViolation):
+        create(sales, "SO-1", [("SKU-1", "1")])
+    customer = sales.customer("C-1")
+    customer.unblock("paid")
+    sales.save_with_meta(meta(), customer)
+
+    assert create(sales, "SO-1", [("SKU-1", "1")]).result["status"] == "created"
+
+
+def test_an_order_number_taken_twice_is_refused(sales: Ledger) -> None:
+    create(sales, "SO-1", [("SKU-1", "1")])
+    head = sales.head()
+
+    with pytest.raises(AlreadyExists):
+        create(sales, "SO-1", [("SKU-1", "1")])
+
+    assert sales.head() == head
+
+
+def test_an_amendment_naming_an_unknown_sku_is_refused_with_nothing_stored(
+    sales: Ledger,
+) -> None:
+    produce(sales, "SKU-1", "20")
+    create(sales, "SO-1", [("SKU-1", "5")])
+    approve(sales, "SO-1")
+    head = sales.head()
+
+    with pytest.raises(NotFound):
+        sales.amend_sales_order(
+            meta(), number="SO-1", lines=[{"sku": "SKU-404", "quantity": "1", "unit_price": "1"}]
+        )
+
+    assert sales.head() == head
+    assert sales.sales_order("SO-1").status == "approved"
+    assert levels(sales, "SKU-1") == (D(20), D(0), D(5))
+
+
+# -- races on PostgreSQL -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_sales(tmp_path: Path) -> Iterator[Ledger]:
+    settings = make_settings("postgres", tmp_path)
+    runtime = open_runtime(settings, start_projections=False)
+    try:
+        seed_catalog(runtime.ledger)
+        register_customer(runtime.ledger)
+        yield runtime.ledger
+    finally:
+        runtime.close()
+        drop_schemas(settings)
+
+
+def race(count: int, body: Any) -> list[Any]:
+    """Run body(n) in `count` threads released together; return results (or errors) by n."""
+    results: list[Any] = [None] * count
+    start = threading.Barrier(count)
+
+    def run(n: int) -> None:
+        start.wait(30)
+        try:
+            results[n] = body(n)
+        except Exception as error:
+            results[n] = error
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+ORDERS, WANTED, AVAILABLE = 6, 10, 30
+
+
+@pytest.mark.postgres
+def test_orders_racing_for_the_last_units_reserve_exactly_what_is_available(
+    pg_sales: Ledger,
+) -> None:
+    produce(pg_sales, "SKU-1", str(AVAILABLE))
+    numbers = [f"SO-{n}" for n in range(ORDERS)]
+    for number in numbers:
+        create(pg_sales, number, [("SKU-1", str(WANTED))])
+
+    outcomes = race(ORDERS, lambda n: approve(pg_sales, numbers[n]))
+
+    assert all(isinstance(o, Outcome) for o in outcomes), outcomes
+    reserved = [D(o.result["reserved"].get("1", "0")) for o in outcomes]
+    short = [D(o.result["short"].get("1", "0")) for o in outcomes]
+    assert sorted(reserved) == [D(0)] * 3 + [D(WANTED)] * 3
+    assert all(r + s == WANTED for r, s in zip(reserved, short, strict=True))
+    assert sum(reserved) == AVAILABLE
+    other = fresh(pg_sales)
+    try:
+        item = other.stock_item("SKU-1", "WH1")
+        assert item.locked == sum(reserved) == AVAILABLE
+        assert item.available == 0
+        assert item.reservations == {
+            n: D(WANTED) for n, r in zip(numbers, reserved, strict=True) if r
+        }
+        for number, r in zip(numbers, reserved, strict=True):
+            order = other.sales_order(number)
+            assert order.status == "approved"
+            assert order.reserved.get("1", D(0)) == r
+    finally:
+        other.close()
+    events = stored_events(pg_sales)
+    assert names(events).count("StockItem.Reserved") == AVAILABLE // WANTED
+    assert names(events).count("SalesOrder.Approved") == ORDERS
+
+
+@pytest.mark.postgres
+def test_one_order_approved_by_many_threads_at_once_reserves_once(pg_sales: Ledger) -> None:
+    produce(pg_sales, "SKU-1", str(AVAILABLE))
+    create(pg_sales, "SO-1", [("SKU-1", str(WANTED))])
+
+    outcomes = race(ORDERS, lambda _n: approve(pg_sales, "SO-1"))
+
+    approved = [o for o in outcomes if isinstance(o, Outcome)]
+    refused = [o for o in outcomes if not isinstance(o, Outcome)]
+    assert len(approved) == 1, outcomes
+    assert all(getattr(e, "rule", None) == "sales-order-status" for e in refused), refused
+    other = fresh(pg_sales)
+    try:
+        item = other.stock_item("SKU-1", "WH1")
+        assert (item.locked, item.reservations) == (D(WANTED), {"SO-1": D(WANTED)})
+    finally:
+        other.close()
+    assert names(stored_events(pg_sales)).count("StockItem.Reserved") == 1
+
+
+@pytest.mark.postgres
+def test_a_cancel_racing_an_approval_leaves_no_reservation_behind(pg_sales: Ledger) -> None:
+    produce(pg_sales, "SKU-1", str(AVAILABLE))
+    for round_ in range(5):
+        number = f"SO-R{round_}"
+        create(pg_sales, number, [("SKU-1", str(WANTED))])
+
+        def act(n: int, number: str = number) -> Outcome:
+            if n == 0:
+                return approve(pg_sales, number)
+            return pg_sales.cancel_sales_order(meta(), number=number, reason="race")
+
+        approval, cancel = race(2, act)
+
+        # The cancel always wins in the end; the approval either came first (and the cancel
+        # released its stock) or came second and was refused.
+        assert isinstance(cancel, Outcome), cancel
+        assert isinstance(approval, Outcome) or approval.rule == "sales-order-status", approval
+    other = fresh(pg_sales)
+    try:
+        item = other.stock_item("SKU-1", "WH1")
+        assert (item.locked, item.reservations) == (D(0), {})
+        assert {other.sales_order(f"SO-R{n}").status for n in range(5)} == {"cancelled"}
+    finally:
+        other.close()
+
+
+@pytest.mark.postgres
+def test_a_crm_pushing_one_order_from_many_threads_at_once_gets_one_order(
+    pg_sales: Ledger,
+) -> None:
+    outcomes = race(
+        ORDERS,
+        lambda n: create(pg_sales, f"SO-{n}", [("SKU-1", "1")], channel="crm", external_ref="C-9"),
+    )
+
+    assert all(isinstance(o, Outcome) for o in outcomes), outcomes
+    numbers = {o.result["number"] for o in outcomes}
+    assert len(numbers) == 1, numbers
+    assert sum("duplicate_of_external_ref" in o.result for o in outcomes) == ORDERS - 1
+    stored = names(stored_events(pg_sales))
+    assert stored.count("SalesOrder.Created") == 1
+    assert stored.count("ExternalReference.Claimed") == 1
