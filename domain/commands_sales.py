@@ -25,6 +25,7 @@ from domain.values import (
     code,
     currency,
     fraction,
+    line_number,
     money,
     new_ref,
     price,
@@ -223,6 +224,104 @@ class SalesCommands(LedgerBase):
 
         return self.execute(meta, decide, idempotency)
 
+    def reserve_shortages(
+        self,
+        meta: Meta,
+        *,
+        number: str,
+        effective_at: datetime | None = None,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Outcome:
+        """Reserve short lines for which stock is available now, in one atomic save."""
+        when = meta.at if effective_at is None else aware(effective_at)
+
+        def decide() -> Decision:
+            order = self.sales_order(number)
+            items: dict[str, StockItem] = {}
+            reserved: dict[int, Decimal] = {}
+            for key, qty in sorted(order.short.items()):
+                sku = order.line(int(key))["sku"]
+                item = items.get(sku) or self.stock_item(sku, order.warehouse)
+                items[sku] = item
+                if qty <= item.available:
+                    item.reserve(order.number, qty, when)
+                    reserved[int(key)] = qty
+            if not reserved:
+                raise RuleViolation(
+                    f"no short line of {number} can be covered from stock yet",
+                    rule="shortage-not-covered",
+                )
+            order.reserve_shortages(reserved, when)
+            touched = [item for item in items.values() if item.pending_events]
+            return Decision([order, *touched], _order_result(order))
+
+        return self.execute(meta, decide, idempotency)
+
+    def ship_sales_order(
+        self,
+        meta: Meta,
+        *,
+        number: str,
+        lines: dict[Any, Any],
+        carrier: str,
+        tracking_number: str,
+        shipment_ref: str | None = None,
+        expected_version: int | None = None,
+        effective_at: datetime | None = None,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Outcome:
+        """Ship (part of) an order: stock leaves out of its reservation, in the same save."""
+        if not lines:
+            raise InvalidInput("a shipment needs at least one line")
+        quantities = {
+            line_number(no): quantity(qty, f"line {no} quantity") for no, qty in lines.items()
+        }
+        ref = code(shipment_ref, "shipment_ref") if shipment_ref else new_ref("SHP")
+        who = text(carrier, "carrier", max_length=64)
+        tracking = text(tracking_number, "tracking_number", max_length=64)
+        when = meta.at if effective_at is None else aware(effective_at)
+
+        def decide() -> Decision:
+            order = self.sales_order(number)
+            check_version(order, expected_version, f"sales order {number!r}")
+            order.ship(ref, quantities, who, tracking, when)
+            per_sku: dict[str, Decimal] = {}
+            for line_no, qty in quantities.items():
+                sku = order.line(line_no)["sku"]
+                per_sku[sku] = per_sku.get(sku, ZERO) + qty
+            items = [
+                self.stock_item(sku, order.warehouse, open_if_missing=False) for sku in per_sku
+            ]
+            for item in items:
+                item.issue_for_shipment(order.number, per_sku[item.sku], ref, when)
+            result = {**_order_result(order), "shipment_ref": ref, "tracking_number": tracking}
+            return Decision([order, *items], result)
+
+        return self.execute(meta, decide, idempotency)
+
+    def confirm_delivery(
+        self,
+        meta: Meta,
+        *,
+        number: str,
+        shipment_ref: str,
+        signed_by: str,
+        proof_ref: str = "",
+        effective_at: datetime | None = None,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Outcome:
+        """Record the customer's sign-off for a shipment."""
+        signer = text(signed_by, "signed_by")
+        proof = text(proof_ref, "proof_ref", required=False)
+        when = meta.at if effective_at is None else aware(effective_at)
+
+        def decide() -> Decision:
+            order = self.sales_order(number)
+            order.confirm_delivery(shipment_ref, signer, proof, when)
+            return Decision([order], _order_result(order))
+
+        return self.execute(meta, decide, idempotency)
+
     def _release_all(self, order: SalesOrder, when: datetime) -> list[StockItem]:
         items = []
         for sku in order.skus:
@@ -241,6 +340,7 @@ def _order_result(order: SalesOrder) -> dict[str, Any]:
         "total": str(order.total),
         "reserved": {k: str(v) for k, v in order.reserved.items()},
         "short": {k: str(v) for k, v in order.short.items()},
+        "shipped": {k: str(v) for k, v in order.shipped.items()},
     }
 
 

@@ -14,6 +14,8 @@ from domain.exceptions import RuleViolation
 from domain.values import MINOR_UNITS, ZERO, stable_id
 
 CREATED, APPROVED, CANCELLED = "created", "approved", "cancelled"
+PARTIALLY_SHIPPED, SHIPPED, DELIVERED = "partially_shipped", "shipped", "delivered"
+SHIPPABLE = {APPROVED, PARTIALLY_SHIPPED}
 
 
 def sales_order_id(number: str) -> UUID:
@@ -66,6 +68,8 @@ class SalesOrder(Aggregate):
         self.status = CREATED
         self.reserved: dict[str, Decimal] = {}  # line no -> quantity reserved
         self.short: dict[str, Decimal] = {}  # line no -> quantity not available at approval
+        self.shipped: dict[str, Decimal] = {}  # line no -> quantity shipped
+        self.shipments: dict[str, dict[str, Any]] = {}  # shipment ref -> carrier, tracking…
 
     @property
     def total(self) -> Decimal:
@@ -135,6 +139,124 @@ class SalesOrder(Aggregate):
     def _cancelled(self, reason: str, effective_at: datetime) -> None:
         self.status = CANCELLED
         self.reserved = {}
+
+    def line(self, line_no: int) -> dict[str, Any]:
+        for line in self.lines:
+            if line["line_no"] == line_no:
+                return line
+        raise RuleViolation(f"sales order {self.number} has no line {line_no}", rule="no-such-line")
+
+    def shippable(self, line_no: int) -> Decimal:
+        """Reserved for the line and not shipped yet."""
+        key = str(self.line(line_no)["line_no"])
+        return self.reserved.get(key, ZERO) - self.shipped.get(key, ZERO)
+
+    def reserve_shortages(self, reserved: dict[int, Decimal], effective_at: datetime) -> None:
+        """Lines that were short at approval got stock now (same save as the stock items)."""
+        self.require_status(SHIPPABLE, "reserve stock for")
+        for line_no, qty in reserved.items():
+            if qty > self.short.get(str(line_no), ZERO):
+                raise RuleViolation(
+                    f"line {line_no} of {self.number} is not short by {qty}",
+                    rule="reservation-exceeds-shortage",
+                )
+        self._shortage_reserved({str(k): v for k, v in reserved.items()}, effective_at)
+
+    @event("ShortageReserved")
+    def _shortage_reserved(self, reserved: dict[str, Decimal], effective_at: datetime) -> None:
+        for key, qty in reserved.items():
+            self.reserved[key] = self.reserved.get(key, ZERO) + qty
+            remaining = self.short.get(key, ZERO) - qty
+            if remaining > 0:
+                self.short[key] = remaining
+            else:
+                self.short.pop(key, None)
+
+    def ship(
+        self,
+        shipment_ref: str,
+        quantities: dict[int, Decimal],
+        carrier: str,
+        tracking_number: str,
+        effective_at: datetime,
+    ) -> None:
+        """Goods leave for the customer, out of what is reserved for each line."""
+        self.require_status(SHIPPABLE, "ship")
+        if shipment_ref in self.shipments:
+            raise RuleViolation(
+                f"shipment {shipment_ref} is already recorded", rule="duplicate-shipment"
+            )
+        for line_no, qty in quantities.items():
+            if qty > self.shippable(line_no):
+                raise RuleViolation(
+                    f"cannot ship {qty} on {self.number} line {line_no}:"
+                    f" {self.shippable(line_no)} is reserved and not yet shipped",
+                    rule="shipment-exceeds-reservation",
+                )
+        shipped = {str(k): v for k, v in quantities.items()}
+        complete = not self.short and all(
+            self.shipped.get(str(line["line_no"]), ZERO) + shipped.get(str(line["line_no"]), ZERO)
+            >= Decimal(line["quantity"])
+            for line in self.lines
+        )
+        self._shipped(shipment_ref, shipped, carrier, tracking_number, complete, effective_at)
+
+    @event("Shipped")
+    def _shipped(
+        self,
+        shipment_ref: str,
+        quantities: dict[str, Decimal],
+        carrier: str,
+        tracking_number: str,
+        complete: bool,
+        effective_at: datetime,
+    ) -> None:
+        for key, qty in quantities.items():
+            self.shipped[key] = self.shipped.get(key, ZERO) + qty
+        self.shipments[shipment_ref] = {
+            "lines": dict(quantities),
+            "carrier": carrier,
+            "tracking_number": tracking_number,
+            "shipped_at": effective_at,
+            "delivered": None,
+        }
+        self.status = SHIPPED if complete else PARTIALLY_SHIPPED
+
+    def confirm_delivery(
+        self, shipment_ref: str, signed_by: str, proof_ref: str, effective_at: datetime
+    ) -> None:
+        """The customer signed for a shipment."""
+        shipment = self.shipments.get(shipment_ref)
+        if shipment is None:
+            raise RuleViolation(
+                f"{self.number} has no shipment {shipment_ref}: nothing to confirm",
+                rule="delivery-without-shipment",
+            )
+        if shipment["delivered"] is not None:
+            raise RuleViolation(
+                f"delivery of {shipment_ref} is already confirmed",
+                rule="delivery-already-confirmed",
+            )
+        everything = self.status == SHIPPED and all(
+            s["delivered"] is not None for ref, s in self.shipments.items() if ref != shipment_ref
+        )
+        self._delivery_confirmed(shipment_ref, signed_by, proof_ref, everything, effective_at)
+
+    @event("DeliveryConfirmed")
+    def _delivery_confirmed(
+        self,
+        shipment_ref: str,
+        signed_by: str,
+        proof_ref: str,
+        everything_delivered: bool,
+        effective_at: datetime,
+    ) -> None:
+        self.shipments[shipment_ref] = {
+            **self.shipments[shipment_ref],
+            "delivered": {"signed_by": signed_by, "proof_ref": proof_ref, "at": effective_at},
+        }
+        if everything_delivered:
+            self.status = DELIVERED
 
     def require_status(self, allowed: set[str], verb: str) -> None:
         if self.status not in allowed:

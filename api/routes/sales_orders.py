@@ -11,6 +11,7 @@ from pydantic import Field
 from starlette.responses import Response
 
 from api.deps import IdempotencyDep, IfMatchDep, MetaDep, RuntimeDep, command_response
+from api.errors import ApiError
 from api.responses import json_response
 from api.routes.models import Body
 from api.types import AwareDatetime, Code, CodePath, ExactDecimal
@@ -59,6 +60,25 @@ class DecisionIn(Body):
     effective_at: AwareDatetime | None = None
 
 
+class ShipmentLineIn(Body):
+    line_no: int = Field(ge=1, le=500)
+    quantity: ExactDecimal
+
+
+class ShipmentIn(Body):
+    shipment_ref: Code | None = None
+    lines: list[ShipmentLineIn] = Field(min_length=1, max_length=500)
+    carrier: str = Field(min_length=1, max_length=64)
+    tracking_number: str = Field(min_length=1, max_length=64)
+    effective_at: AwareDatetime | None = None
+
+
+class DeliveryIn(Body):
+    signed_by: str = Field(min_length=1, max_length=200)
+    proof_ref: str = Field("", max_length=200)
+    effective_at: AwareDatetime | None = None
+
+
 class CancelIn(Body):
     reason: str = Field(min_length=1, max_length=500)
     effective_at: AwareDatetime | None = None
@@ -71,9 +91,11 @@ def _view(order: SalesOrder) -> dict[str, Any]:
         "lines": [
             {**line, "amount": line_amount(line, order.currency),
              "reserved": order.reserved.get(str(line["line_no"]), Decimal(0)),
-             "short": order.short.get(str(line["line_no"]), Decimal(0))}
+             "short": order.short.get(str(line["line_no"]), Decimal(0)),
+             "shipped": order.shipped.get(str(line["line_no"]), Decimal(0))}
             for line in order.lines
         ],
+        "shipments": [{"shipment_ref": ref, **sent} for ref, sent in order.shipments.items()],
         "requirements": order.requirements,
         # orjson writes dates as ISO text
         "requested_delivery": order.requested_delivery, "promised_date": order.promised_date,
@@ -144,5 +166,49 @@ def cancel_sales_order(
     outcome = rt.ledger.cancel_sales_order(
         meta, number=number, reason=body.reason, expected_version=version,
         effective_at=body.effective_at, idempotency=idem,
+    )  # fmt: skip
+    return command_response(outcome)
+
+
+@router.post("/{number}/reserve-shortages")
+def reserve_shortages(
+    number: CodePath, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
+    body: DecisionIn | None = None,
+) -> Response:  # fmt: skip
+    """Reserve the order's short lines that stock now covers (409 if none is covered yet)."""
+    outcome = rt.ledger.reserve_shortages(
+        meta, number=number, effective_at=body.effective_at if body else None, idempotency=idem
+    )
+    return command_response(outcome)
+
+
+@router.post("/{number}/shipments", status_code=201)
+def ship_sales_order(
+    number: CodePath, body: ShipmentIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
+    version: IfMatchDep,
+) -> Response:  # fmt: skip
+    """Ship (part of) the order with carrier and tracking number, out of its reservation."""
+    lines: dict[int, object] = {}
+    for line in body.lines:
+        if line.line_no in lines:
+            raise ApiError(422, "each line_no may appear once per shipment", "duplicate-line")
+        lines[line.line_no] = line.quantity
+    outcome = rt.ledger.ship_sales_order(
+        meta, number=number, lines=lines, carrier=body.carrier,
+        tracking_number=body.tracking_number, shipment_ref=body.shipment_ref,
+        expected_version=version, effective_at=body.effective_at, idempotency=idem,
+    )  # fmt: skip
+    return command_response(outcome, 201)
+
+
+@router.post("/{number}/shipments/{shipment_ref}/delivery")
+def confirm_delivery(
+    number: CodePath, shipment_ref: CodePath, body: DeliveryIn, rt: RuntimeDep, meta: MetaDep,
+    idem: IdempotencyDep,
+) -> Response:  # fmt: skip
+    """Record the customer's sign-off for a shipment (who signed, proof reference, when)."""
+    outcome = rt.ledger.confirm_delivery(
+        meta, number=number, shipment_ref=shipment_ref, signed_by=body.signed_by,
+        proof_ref=body.proof_ref, effective_at=body.effective_at, idempotency=idem,
     )  # fmt: skip
     return command_response(outcome)
