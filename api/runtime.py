@@ -11,6 +11,7 @@ from domain.ledger import Ledger
 from projections.base import Projection
 from projections.catalog import CatalogProjection
 from projections.inventory import InventoryProjection
+from projections.orders import OrdersProjection
 from projections.purchasing import PurchasingProjection
 from projections.runner import ProjectionRunner
 from projections.safety_stock import SafetyStockFollower
@@ -38,6 +39,7 @@ def read_models(ledger: Ledger | None) -> list[Projection]:
         CatalogProjection(),
         InventoryProjection(),
         PurchasingProjection(),
+        OrdersProjection(),
         SafetyStockFollower(ledger),
     ]
 

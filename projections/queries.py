@@ -166,3 +166,47 @@ def list_safety_alerts(cur: Cursor, *, status: str | None) -> list[dict[str, Any
         for name in ("safety_stock", "projected", "gap"):
             row[name] = Decimal(row[name])
     return rows
+
+
+def list_sales_orders(
+    cur: Cursor,
+    *,
+    status: str | None,
+    customer: str | None,
+    salesperson: str | None,
+    after: str | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    sql = (
+        "SELECT number, customer, warehouse, status, currency, total, salesperson, region,"
+        " channel, external_ref, requested_delivery, promised_date, version, created_at,"
+        " updated_at, stage_entered_at FROM sales_orders"
+    )
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (("status", status), ("customer", customer), ("salesperson", salesperson)):
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if after:
+        where.append("number > ?")
+        params.append(after)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    rows = cur.execute(sql + " ORDER BY number LIMIT ?", [*params, limit]).fetchdicts()
+    for row in rows:
+        row["total"] = Decimal(row["total"])
+    return rows
+
+
+def order_timeline(cur: Cursor, number: str) -> list[dict[str, Any]]:
+    rows = cur.execute(
+        "SELECT position, kind, from_status, to_status, actor, correlation_id, recorded_at,"
+        " effective_at, seconds_in_previous_stage, detail FROM order_timeline"
+        " WHERE number = ? ORDER BY position",
+        (number,),
+    ).fetchdicts()
+    for row in rows:
+        seconds = row["seconds_in_previous_stage"]
+        row["seconds_in_previous_stage"] = None if seconds is None else Decimal(seconds)
+    return rows

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
-from api.deps import IdempotencyDep, IfMatchDep, MetaDep, RuntimeDep, command_response
+from api.deps import (
+    IdempotencyDep,
+    IfMatchDep,
+    MetaDep,
+    MinPosition,
+    RuntimeDep,
+    command_response,
+    to_json_ready,
+    wait_for_position,
+)
 from api.errors import ApiError
 from api.responses import json_response
 from api.routes.models import Body
-from api.types import AwareDatetime, Code, CodePath, ExactDecimal
+from api.types import AwareDatetime, Code, CodePath, CodeQuery, ExactDecimal
 from domain.sales_orders import SalesOrder, line_amount
+from projections import queries
 
 router = APIRouter(prefix="/sales-orders", tags=["sales orders"])
 
@@ -120,6 +130,41 @@ def create_sales_order(
     )  # fmt: skip
     status = 200 if "duplicate_of_external_ref" in outcome.result else 201
     return command_response(outcome, status, f"/sales-orders/{outcome.result['number']}")
+
+
+@router.get("")
+def list_sales_orders(
+    rt: RuntimeDep,
+    status: Literal["created", "approved", "partially_shipped", "shipped", "delivered", "cancelled"]
+    | None = None,
+    customer: CodeQuery = None,
+    salesperson: Annotated[str | None, Query(max_length=64)] = None,
+    after: CodeQuery = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    min_position: MinPosition = None,
+) -> Response:
+    """List orders (from the orders read model), by status, customer or salesperson."""
+    wait_for_position(rt, min_position, "orders")
+    with rt.store.read() as cur:
+        rows = queries.list_sales_orders(
+            cur, status=status, customer=customer, salesperson=salesperson, after=after,
+            limit=limit,
+        )  # fmt: skip
+    next_cursor = rows[-1]["number"] if len(rows) == limit else None
+    return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
+
+
+@router.get("/{number}/timeline")
+def sales_order_timeline(
+    number: CodePath, rt: RuntimeDep, min_position: MinPosition = None
+) -> Response:
+    """Every transition of the order: from → to, who, when, and time spent in the stage left."""
+    wait_for_position(rt, min_position, "orders")
+    with rt.store.read() as cur:
+        rows = queries.order_timeline(cur, number)
+    if not rows:
+        raise ApiError(404, f"no timeline for sales order {number!r}", "not-found")
+    return json_response({"number": number, "items": [to_json_ready(r) for r in rows]})
 
 
 @router.get("/{number}")

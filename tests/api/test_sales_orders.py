@@ -136,9 +136,9 @@ def test_an_order_reads_back_with_its_lines_amounts_and_etag(selling: Api) -> No
     assert (order["currency"], order["total"], order["region"]) == ("EUR", "10.14", "north")
     assert order["lines"] == [
         {"line_no": 1, "sku": "SKU-1", "quantity": "4", "unit_price": "2.5", "discount": "0",
-         "amount": "10", "reserved": "0", "short": "0"},
+         "amount": "10", "reserved": "0", "short": "0", "shipped": "0"},
         {"line_no": 2, "sku": "SKU-2", "quantity": "3", "unit_price": "0.05", "discount": "0.1",
-         "amount": "0.14", "reserved": "0", "short": "0"},
+         "amount": "0.14", "reserved": "0", "short": "0", "shipped": "0"},
     ]  # fmt: skip
     assert order["requirements"] == {"carrier": "DHL", "notes": "ring twice"}
     assert (order["requested_delivery"], order["promised_date"]) == ("2026-12-01", "2026-12-03")

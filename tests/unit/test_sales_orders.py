@@ -234,8 +234,10 @@ def refused_without_saving(ledger: Ledger, error: type[Exception], call: Any) ->
 def test_a_valid_order_is_stored_with_its_total(ledger: Ledger) -> None:
     outcome = ledger.create_sales_order(meta(), **order_args(requirements={"carrier": "DHL"}))
 
-    assert outcome.result == {"number": SO, "status": "created", "version": 1,
-                              "total": "19.98", "reserved": {}, "short": {}}  # fmt: skip
+    assert outcome.result == {
+        "number": SO, "status": "created", "version": 1, "total": "19.98",
+        "reserved": {}, "short": {}, "shipped": {},
+    }  # fmt: skip
     order = ledger.sales_order(SO)
     assert order.region == "north"  # taken from the customer
     assert order.requirements == {"carrier": "DHL"}

@@ -1,0 +1,61 @@
+"""GET /sales-orders and GET /sales-orders/{number}/timeline on both stores."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Api, assert_problem
+
+
+def take_order(api: Api, number: str, quantity: str = "3") -> dict[str, object]:
+    return api.ok(
+        "/sales-orders",
+        {
+            "number": number, "customer": "C-1", "warehouse": "WH-1", "salesperson": "maria",
+            "lines": [{"sku": "SKU-1", "quantity": quantity, "unit_price": "10.00"}],
+        },
+        201,
+    )  # fmt: skip
+
+
+def customer(api: Api) -> None:
+    api.ok(
+        "/customers",
+        {"code": "C-1", "name": "Acme", "billing_address": "a", "shipping_address": "b",
+         "region": "north"},
+        201,
+    )  # fmt: skip
+
+
+def test_the_timeline_shows_each_step_of_an_order_as_it_happens(stocked: Api) -> None:
+    customer(stocked)
+    take_order(stocked, "SO-1")
+    stocked.ok("/sales-orders/SO-1/approve")
+    shipped = stocked.ok(
+        "/sales-orders/SO-1/shipments",
+        {"lines": [{"line_no": 1, "quantity": "3"}], "carrier": "UPS", "tracking_number": "1Z9"},
+        201,
+    )
+    body = stocked.read("/sales-orders/SO-1/timeline", min_position=shipped["position"])
+    assert [(step["kind"], step["to_status"]) for step in body["items"]] == [
+        ("Created", "created"),
+        ("Approved", "approved"),
+        ("Shipped", "shipped"),
+    ]
+    assert "1Z9" in body["items"][-1]["detail"]
+
+
+def test_the_orders_list_filters_by_status_and_pages_by_number(stocked: Api) -> None:
+    customer(stocked)
+    for n in range(3):
+        take_order(stocked, f"SO-{n}", quantity="1")
+    last = stocked.ok("/sales-orders/SO-1/cancel", {"reason": "duplicate"})
+    everything = stocked.read("/sales-orders", min_position=last["position"], limit=2)
+    assert [o["number"] for o in everything["items"]] == ["SO-0", "SO-1"]
+    rest = stocked.read("/sales-orders", after=everything["next_cursor"], limit=2)
+    assert [o["number"] for o in rest["items"]] == ["SO-2"]
+    cancelled = stocked.read("/sales-orders", status="cancelled")
+    assert [(o["number"], o["total"]) for o in cancelled["items"]] == [("SO-1", "10")]
+
+
+def test_a_timeline_of_an_unknown_order_is_a_404_problem(api: Api) -> None:
+    response = api.get("/sales-orders/NOPE/timeline")
+    assert_problem(response, 404, "not-found")
