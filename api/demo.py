@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -252,12 +253,38 @@ def _orders(ledger: Ledger, rng: random.Random, skus: list[str], meta: Callable[
             ledger.amend_sales_order(
                 meta("amend_sales_order", SALESPEOPLE[n % 3]), number=number, lines=lines[:1]
             )
+        if n % 10 in (0, 1, 5, 6):
+            _ship(ledger, meta, number, deliver=n % 10 in (0, 5), partial=n % 10 == 6)
         if n % 10 == 7:
             ledger.cancel_sales_order(
                 meta("cancel_sales_order", SALESPEOPLE[n % 3]),
                 number=number,
                 reason="customer withdrew the order",
             )
+
+
+def _ship(
+    ledger: Ledger, meta: Callable[..., Meta], number: str, *, deliver: bool, partial: bool
+) -> None:
+    """Ship what the order has reserved (half of it when partial); sign for it if delivered."""
+    order = ledger.sales_order(number)
+    lines = {
+        int(key): (qty / 2).quantize(Decimal(1)) if partial else qty
+        for key, qty in order.reserved.items()
+        if not partial or qty >= 2
+    }
+    if not lines:
+        return
+    outcome = ledger.ship_sales_order(
+        meta("ship_sales_order", "warehouse.tom"), number=number, lines=lines, carrier="DHL",
+        tracking_number=f"JD{zlib.crc32(number.encode()):010d}",
+    )  # fmt: skip
+    if deliver:
+        ledger.confirm_delivery(
+            meta("confirm_delivery", "portal"), number=number,
+            shipment_ref=outcome.result["shipment_ref"], signed_by="Goods-in desk",
+            proof_ref=f"POD-{number}",
+        )  # fmt: skip
 
 
 def _try(command: Callable[..., object], *args: object, **kwargs: object) -> None:
