@@ -23,6 +23,7 @@ SOURCE, TARGET = "WH1", "WH2"
 OPENING_STOCK = Decimal(1_000_000)
 SEED_BATCH = 200
 RESERVE_SPREAD, RESERVE_HOT, TRANSFER = "reserve-spread", "reserve-hot", "transfer"
+ORDER_FLOW = "order-flow"
 
 
 def meta(command: str) -> Meta:
@@ -107,6 +108,8 @@ def ledger_workloads(
                 transfers,
                 warmup=transfer_spread,
             ),
+            # Multiples of three: each order is created, approved and shipped in turn.
+            Workload(ORDER_FLOW, _order_flow(ledger, skus), 3 * (reservations // 3), warmup=30),
         ]
     finally:
         runtime.close()
@@ -124,6 +127,34 @@ def _reserve(ledger: Ledger, tag: str, skus: list[str]) -> Callable[[int], objec
         )
 
     return reserve
+
+
+def _order_flow(ledger: Ledger, skus: list[str]) -> Callable[[int], object]:
+    """Call i runs step i % 3 of order i // 3: create (one line), approve (reserves), ship."""
+    ledger.register_customer(
+        meta("register_customer"), code_="C-BENCH", name="Bench customer", contacts=[],
+        billing_address="Bench road 1", shipping_address="Bench road 2", region="bench",
+        payment_terms_days=30, credit_limit="0", currency_code="EUR",
+    )  # fmt: skip
+
+    def step(i: int) -> None:
+        number, phase = f"SO-B-{i // 3}", i % 3
+        key = claim(f"order-flow-{i}")
+        if phase == 0:
+            ledger.create_sales_order(
+                meta("create_sales_order"), number=number, customer="C-BENCH",
+                warehouse=SOURCE, currency_code="EUR", salesperson="bench", idempotency=key,
+                lines=[{"sku": skus[(i // 3) % len(skus)], "quantity": "1", "unit_price": "9.90"}],
+            )  # fmt: skip
+        elif phase == 1:
+            ledger.approve_sales_order(meta("approve_sales_order"), number=number, idempotency=key)
+        else:
+            ledger.ship_sales_order(
+                meta("ship_sales_order"), number=number, lines={1: "1"}, carrier="DHL",
+                tracking_number=f"T{i}", idempotency=key,
+            )  # fmt: skip
+
+    return step
 
 
 def _transfer(ledger: Ledger, skus: list[str]) -> Callable[[int], object]:

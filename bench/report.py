@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.baseline import CREATE, PAIR, UPDATE
-from bench.commands import RESERVE_HOT, RESERVE_SPREAD, TRANSFER
+from bench.commands import ORDER_FLOW, RESERVE_HOT, RESERVE_SPREAD, TRANSFER
 from bench.plan import Plan, hot_open_reservations
 from bench.projection import ProjectionRates
 from bench.timing import Measured
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 STORES = ("SQLite", "PostgreSQL")
+ORDER_FLOW_TARGET = 0.70
 COMMAND_TARGET = 1.0  # × the bare library's get + command + save on the same store
 CATCH_UP_TARGET = 20_000  # events/s
 
@@ -56,6 +57,9 @@ def figures(plan: Plan, events: int) -> list[Figure]:
 
     def pair_goal(r: StoreResults) -> float:
         return COMMAND_TARGET * r.calls[PAIR].rate
+
+    def flow_goal(r: StoreResults) -> float:
+        return ORDER_FLOW_TARGET * r.calls[CREATE].rate
 
     update, command_target = call(UPDATE), f"ratio ≥ {COMMAND_TARGET:.1f}"
     spread, hot_open = plan.spread, hot_open_reservations(plan)
@@ -99,6 +103,14 @@ def figures(plan: Plan, events: int) -> list[Figure]:
             call(PAIR),
             command_target,
             pair_goal,
+        ),
+        Figure(
+            "order flow: create → approve (reserve) → ship, one line, idempotency keys",
+            "commands/s",
+            call(ORDER_FLOW),
+            call(CREATE),
+            f"≥ {ORDER_FLOW_TARGET:.0%} of the library's create rate",
+            flow_goal,
         ),
         Figure(
             f"read the log decoded, {events:,} events", "events/s", read_log, read_log, "reference"

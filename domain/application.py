@@ -238,6 +238,10 @@ class LedgerBase(Application[UUID]):
         return True
 
     def require_absent(self, aggregate_id: UUID, what: str) -> None:
+        """Refuse to create what exists. A trusting first attempt skips the read: creating an
+        existing aggregate conflicts on version 1 when saved, and the retry checks here."""
+        if getattr(self._attempt, "trusting", False):
+            return
         if self.exists(aggregate_id):
             raise AlreadyExists(f"{what} already exists")
 

@@ -11,6 +11,7 @@ from domain.customers import ACTIVE, Customer, customer_id
 from domain.exceptions import InvalidInput, RuleViolation
 from domain.sales_orders import (
     APPROVED,
+    SHIPPABLE,
     ExternalReference,
     SalesOrder,
     external_reference_id,
@@ -237,9 +238,11 @@ class SalesCommands(LedgerBase):
 
         def decide() -> Decision:
             order = self.sales_order(number)
+            order.require_status(SHIPPABLE, "reserve stock for")
             items: dict[str, StockItem] = {}
             reserved: dict[int, Decimal] = {}
-            for key, qty in sorted(order.short.items()):
+            # In line order, as at approval ("10" sorts before "2" as text).
+            for key, qty in sorted(order.short.items(), key=lambda kv: int(kv[0])):
                 sku = order.line(int(key))["sku"]
                 item = items.get(sku) or self.stock_item(sku, order.warehouse)
                 items[sku] = item
@@ -273,9 +276,11 @@ class SalesCommands(LedgerBase):
         """Ship (part of) an order: stock leaves out of its reservation, in the same save."""
         if not lines:
             raise InvalidInput("a shipment needs at least one line")
-        quantities = {
-            line_number(no): quantity(qty, f"line {no} quantity") for no, qty in lines.items()
-        }
+        quantities: dict[int, Decimal] = {}
+        for no, qty in lines.items():
+            if line_number(no) in quantities:
+                raise InvalidInput(f"line {no} appears twice in one shipment")
+            quantities[line_number(no)] = quantity(qty, f"line {no} quantity")
         ref = code(shipment_ref, "shipment_ref") if shipment_ref else new_ref("SHP")
         who = text(carrier, "carrier", max_length=64)
         tracking = text(tracking_number, "tracking_number", max_length=64)

@@ -71,6 +71,19 @@ class SalesOrder(Aggregate):
         self.shipped: dict[str, Decimal] = {}  # line no -> quantity shipped
         self.shipments: dict[str, dict[str, Any]] = {}  # shipment ref -> carrier, tracking…
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> SalesOrder:
+        # Copied out of the aggregate cache on every command: copy only what is mutable.
+        copied = object.__new__(SalesOrder)
+        copied.__dict__.update(self.__dict__)
+        copied.lines = [dict(line) for line in self.lines]
+        copied.requirements = dict(self.requirements)
+        copied.reserved = dict(self.reserved)
+        copied.short = dict(self.short)
+        copied.shipped = dict(self.shipped)
+        copied.shipments = {ref: dict(sent) for ref, sent in self.shipments.items()}
+        copied._pending_events = list(self._pending_events)
+        return copied
+
     @property
     def total(self) -> Decimal:
         return sum((line_amount(line, self.currency) for line in self.lines), ZERO)
@@ -139,6 +152,7 @@ class SalesOrder(Aggregate):
     def _cancelled(self, reason: str, effective_at: datetime) -> None:
         self.status = CANCELLED
         self.reserved = {}
+        self.short = {}
 
     def line(self, line_no: int) -> dict[str, Any]:
         for line in self.lines:
