@@ -28,54 +28,9 @@ from tests.integration.helpers import (
     settle,
     stored_events,
 )
+from tests.integration.orders import approve, create, fresh, register_customer, saved_by
 
 D = Decimal
-
-
-def register_customer(ledger: Ledger, code: str = "C-1") -> None:
-    ledger.register_customer(
-        meta("register_customer"), code_=code, name=f"Customer {code}",
-        contacts=[{"name": "Eve", "email": "eve@example.org"}], billing_address="1 Bill St",
-        shipping_address="2 Ship Rd", region="north", payment_terms_days=30,
-        credit_limit="5000", currency_code="EUR",
-    )  # fmt: skip
-
-
-@pytest.fixture
-def sales(ledger: Ledger) -> Ledger:
-    """The catalog plus customer C-1."""
-    register_customer(ledger)
-    return ledger
-
-
-def create(ledger: Ledger, number: str, lines: list[tuple[str, str]], **extra: Any) -> Outcome:
-    return ledger.create_sales_order(
-        meta("create_sales_order"), customer=extra.pop("customer", "C-1"),
-        warehouse=extra.pop("warehouse", "WH1"),
-        lines=[{"sku": sku, "quantity": qty, "unit_price": "2.50"} for sku, qty in lines],
-        currency_code="EUR", salesperson="ann", number=number, **extra,
-    )  # fmt: skip
-
-
-def approve(ledger: Ledger, number: str, **extra: Any) -> Outcome:
-    return ledger.approve_sales_order(meta("approve_sales_order"), number=number, **extra)
-
-
-def saved_by(ledger: Ledger, outcome: Outcome, since: int) -> list[tuple[int, Any]]:
-    """The events one command stored: they follow `since` and end at its position."""
-    found = stored_events(ledger, since + 1)
-    assert found, "the command stored nothing"
-    assert found[-1][0] == outcome.position
-    positions = [p for p, _ in found]
-    assert positions == list(range(positions[0], positions[0] + len(positions)))
-    # One save: every event carries the one command's metadata.
-    assert len({e.meta["correlation_id"] for _, e in found}) == 1
-    return found
-
-
-def fresh(ledger: Ledger) -> Ledger:
-    """A second application on the same store: nothing from the first one's caches."""
-    return type(ledger)(ledger.env)
 
 
 # -- approval --------------------------------------------------------------------------------
