@@ -80,6 +80,29 @@ class SalesCommands(LedgerBase):
 
         return self.execute(meta, decide, idempotency)
 
+    def set_customer_status(
+        self,
+        meta: Meta,
+        *,
+        code_: str,
+        blocked: bool,
+        reason: str,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Outcome:
+        """Block a customer (no new orders) or lift the block, with a reason."""
+        why = text(reason, "reason")
+
+        def decide() -> Decision:
+            customer = self.customer(code_)
+            if blocked:
+                customer.block(why)
+            else:
+                customer.unblock(why)
+            result = {"code": customer.code, "status": customer.status, "version": customer.version}
+            return Decision([customer], result)
+
+        return self.execute(meta, decide, idempotency)
+
     def create_sales_order(
         self,
         meta: Meta,

@@ -49,6 +49,32 @@ def register_customer(
     return command_response(outcome, 201, f"/customers/{body.code}")
 
 
+class StatusIn(Body):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/{code}/block")
+def block_customer(
+    code: CodePath, body: StatusIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
+) -> Response:
+    """Block a customer: no new orders are taken for it until the block is lifted."""
+    outcome = rt.ledger.set_customer_status(
+        meta, code_=code, blocked=True, reason=body.reason, idempotency=idem
+    )
+    return command_response(outcome)
+
+
+@router.post("/{code}/unblock")
+def unblock_customer(
+    code: CodePath, body: StatusIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
+) -> Response:
+    """Lift a customer's block."""
+    outcome = rt.ledger.set_customer_status(
+        meta, code_=code, blocked=False, reason=body.reason, idempotency=idem
+    )
+    return command_response(outcome)
+
+
 @router.get("/{code}")
 def get_customer(code: CodePath, rt: RuntimeDep) -> Response:
     """One customer as recorded now, with its version as ETag."""

@@ -59,3 +59,22 @@ def test_the_orders_list_filters_by_status_and_pages_by_number(stocked: Api) -> 
 def test_a_timeline_of_an_unknown_order_is_a_404_problem(api: Api) -> None:
     response = api.get("/sales-orders/NOPE/timeline")
     assert_problem(response, 404, "not-found")
+
+
+def test_a_blocked_customer_takes_no_orders_until_unblocked(stocked: Api) -> None:
+    customer(stocked)
+    blocked = stocked.ok("/customers/C-1/block", {"reason": "unpaid invoices"})
+    assert blocked["status"] == "blocked"
+    head = stocked.head()
+    response = stocked.post(
+        "/sales-orders",
+        {"number": "SO-1", "customer": "C-1", "warehouse": "WH-1", "salesperson": "maria",
+         "lines": [{"sku": "SKU-1", "quantity": "1", "unit_price": "1.00"}]},
+    )  # fmt: skip
+    assert_problem(response, 409, "customer-not-active")
+    assert stocked.head() == head
+    assert_problem(
+        stocked.post("/customers/C-1/block", {"reason": "again"}), 409, "customer-status"
+    )
+    stocked.ok("/customers/C-1/unblock", {"reason": "paid"})
+    take_order(stocked, "SO-1")
