@@ -11,7 +11,7 @@ import contextlib
 import random
 import zlib
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from domain.exceptions import NotFound, RuleViolation
@@ -62,7 +62,7 @@ def load_demo(
     catalog = _products(ledger, rng, skus, meta)
     _purchases(ledger, rng, catalog, meta, day)
     _movements(ledger, rng, catalog, meta, day)
-    _orders(ledger, rng, catalog, meta)
+    _orders(ledger, rng, catalog, meta, now.date())
     return issued
 
 
@@ -219,7 +219,9 @@ CUSTOMERS = [
 SALESPEOPLE = ["sales.maria", "sales.omar", "sales.lena"]
 
 
-def _orders(ledger: Ledger, rng: random.Random, skus: list[str], meta: Callable[..., Meta]) -> None:
+def _orders(
+    ledger: Ledger, rng: random.Random, skus: list[str], meta: Callable[..., Meta], today: date
+) -> None:
     """Customers and sales orders: waiting for approval, approved (some lines short),
     amended back to approval, and cancelled."""
     for code, name, region in CUSTOMERS:
@@ -233,6 +235,7 @@ def _orders(ledger: Ledger, rng: random.Random, skus: list[str], meta: Callable[
     for n in range(30):
         code, _, _ = CUSTOMERS[n % len(CUSTOMERS)]
         number = f"SO-{9000 + n}"
+        requested = today + timedelta(days=rng.randint(-8, 30))
         lines = [
             {
                 "sku": sku,
@@ -246,6 +249,9 @@ def _orders(ledger: Ledger, rng: random.Random, skus: list[str], meta: Callable[
             warehouse=WAREHOUSES[n % 3][0], lines=lines, currency_code="EUR",
             salesperson=SALESPEOPLE[n % 3], channel="crm", external_ref=f"CRM-{7000 + n}",
             requirements={"packaging": "export pallets"} if n % 4 == 0 else {},
+            # Some promised dates already passed: late orders for the SLA and at-risk lists.
+            requested_delivery=requested,
+            promised_date=requested + timedelta(days=rng.randint(0, 5)),
         )  # fmt: skip
         if n % 5 != 4:
             ledger.approve_sales_order(meta("approve_sales_order", "director.chen"), number=number)
