@@ -11,7 +11,10 @@ from starlette.responses import Response
 from api.deps import IdempotencyDep, MetaDep, RuntimeDep, command_response
 from api.responses import json_response
 from api.routes.models import Body
+from api.runtime import Runtime
 from api.types import Code, CodePath, ExactDecimal
+from domain.application import IdempotencyClaim
+from domain.values import Meta
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -58,10 +61,7 @@ def block_customer(
     code: CodePath, body: StatusIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
     """Block a customer: no new orders are taken for it until the block is lifted."""
-    outcome = rt.ledger.set_customer_status(
-        meta, code_=code, blocked=True, reason=body.reason, idempotency=idem
-    )
-    return command_response(outcome)
+    return _set_status(rt, meta, idem, code, body, blocked=True)
 
 
 @router.post("/{code}/unblock")
@@ -69,8 +69,15 @@ def unblock_customer(
     code: CodePath, body: StatusIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
     """Lift a customer's block."""
+    return _set_status(rt, meta, idem, code, body, blocked=False)
+
+
+def _set_status(
+    rt: Runtime, meta: Meta, idem: IdempotencyClaim | None, code: str, body: StatusIn, *,
+    blocked: bool,
+) -> Response:  # fmt: skip
     outcome = rt.ledger.set_customer_status(
-        meta, code_=code, blocked=False, reason=body.reason, idempotency=idem
+        meta, code_=code, blocked=blocked, reason=body.reason, idempotency=idem
     )
     return command_response(outcome)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from domain.application import Outcome
@@ -47,3 +49,24 @@ def saved_by(ledger: Ledger, outcome: Outcome, since: int) -> list[tuple[int, An
 def fresh(ledger: Ledger) -> Ledger:
     """A second application on the same store: nothing from the first one's caches."""
     return type(ledger)(ledger.env)
+
+
+def race(count: int, body: Callable[[int], Any]) -> list[Any]:
+    """Run body(n) in `count` threads released together; return results (or errors) by n."""
+    results: list[Any] = [None] * count
+    start = threading.Barrier(count)
+
+    def run(n: int) -> None:
+        start.wait(30)
+        try:
+            results[n] = body(n)
+        except Exception as error:
+            results[n] = error
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    return results

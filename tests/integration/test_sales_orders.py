@@ -4,31 +4,33 @@ oversell."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from api.runtime import Runtime, open_runtime
+from api.runtime import Runtime
 from domain.application import Outcome
 from domain.exceptions import AlreadyExists, NotFound, RuleViolation, StaleVersion
 from domain.ledger import Ledger
 from domain.stock_items import StockItem
 from tests.conftest import command_meta as meta
-from tests.conftest import drop_schemas, make_settings
 from tests.integration.helpers import (
     inventory_row,
     levels,
     names,
     produce,
-    seed_catalog,
     settle,
     stored_events,
 )
-from tests.integration.orders import approve, create, fresh, register_customer, saved_by
+from tests.integration.orders import (
+    approve,
+    create,
+    fresh,
+    race,
+    register_customer,
+    saved_by,
+)
 
 D = Decimal
 
@@ -373,40 +375,6 @@ def test_an_amendment_naming_an_unknown_sku_is_refused_with_nothing_stored(
 
 
 # -- races on PostgreSQL -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def pg_sales(tmp_path: Path) -> Iterator[Ledger]:
-    settings = make_settings("postgres", tmp_path)
-    runtime = open_runtime(settings, start_projections=False)
-    try:
-        seed_catalog(runtime.ledger)
-        register_customer(runtime.ledger)
-        yield runtime.ledger
-    finally:
-        runtime.close()
-        drop_schemas(settings)
-
-
-def race(count: int, body: Any) -> list[Any]:
-    """Run body(n) in `count` threads released together; return results (or errors) by n."""
-    results: list[Any] = [None] * count
-    start = threading.Barrier(count)
-
-    def run(n: int) -> None:
-        start.wait(30)
-        try:
-            results[n] = body(n)
-        except Exception as error:
-            results[n] = error
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 ORDERS, WANTED, AVAILABLE = 6, 10, 30

@@ -4,32 +4,34 @@ inventory read model sees it, and every refusal stores nothing."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from api.runtime import Runtime, open_runtime
+from api.runtime import Runtime
 from domain.application import Outcome
 from domain.exceptions import InvalidInput, NotFound, RuleViolation, StaleVersion
 from domain.ledger import Ledger
 from domain.stock_items import StockItem
 from projections.queries import movements
 from tests.conftest import command_meta as meta
-from tests.conftest import drop_schemas, make_settings
 from tests.integration.helpers import (
     inventory_row,
     levels,
     names,
     produce,
-    seed_catalog,
     settle,
     stored_events,
 )
-from tests.integration.orders import approve, create, fresh, register_customer, saved_by
+from tests.integration.orders import (
+    approve,
+    create,
+    fresh,
+    race,
+    saved_by,
+)
 
 D = Decimal
 
@@ -398,40 +400,6 @@ def test_a_shipment_the_stock_item_cannot_cover_stores_neither_the_shipment_nor_
 
 
 # -- races on PostgreSQL -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def pg_sales(tmp_path: Path) -> Iterator[Ledger]:
-    settings = make_settings("postgres", tmp_path)
-    runtime = open_runtime(settings, start_projections=False)
-    try:
-        seed_catalog(runtime.ledger)
-        register_customer(runtime.ledger)
-        yield runtime.ledger
-    finally:
-        runtime.close()
-        drop_schemas(settings)
-
-
-def race(count: int, body: Callable[[int], Any]) -> list[Any]:
-    """Run body(n) in `count` threads released together; return results (or errors) by n."""
-    results: list[Any] = [None] * count
-    start = threading.Barrier(count)
-
-    def run(n: int) -> None:
-        start.wait(30)
-        try:
-            results[n] = body(n)
-        except Exception as error:
-            results[n] = error
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 @pytest.mark.postgres
