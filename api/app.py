@@ -14,13 +14,17 @@ from api.routes import (
     customers,
     health,
     inventory,
+    production,
     products,
     purchase_orders,
     reservations,
     sales_orders,
+    sla,
     stock,
     warehouses,
+    workflows,
 )
+from api.routes.workflows import YAML_TYPES
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
 
@@ -53,8 +57,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_error_handlers(app)
     app.middleware("http")(_guard_bodies(settings.max_body_bytes))
     for module in (
-        products, warehouses, customers, purchase_orders, sales_orders, stock, reservations,
-        inventory, health,
+        products, warehouses, customers, purchase_orders, sales_orders, production, workflows,
+        sla, stock, reservations, inventory, health,
     ):  # fmt: skip
         app.include_router(module.router)
     return app
@@ -78,6 +82,14 @@ def _serve_docs_offline(app: FastAPI) -> None:
             swagger_css_url="/static/swagger/swagger-ui.css",
             swagger_favicon_url="/static/swagger/favicon-32x32.png",
         )
+
+
+def _accepted(content_type: str, path: str) -> bool:
+    """JSON everywhere; process definitions may also be written in YAML."""
+    if content_type == "application/json" or content_type.endswith("+json"):
+        return True
+    definitions = path.startswith("/workflows/") or path == "/approval-policy"
+    return definitions and content_type in YAML_TYPES
 
 
 def _guard_bodies(
@@ -108,7 +120,7 @@ def _guard_bodies(
                     request,
                 )
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if body and content_type != "application/json" and not content_type.endswith("+json"):
+            if body and not _accepted(content_type, request.url.path):
                 detail = (
                     f"send the body as application/json, not {content_type or 'no content type'}"
                 )

@@ -45,12 +45,14 @@ def load_demo(
     now = datetime.now(UTC).replace(microsecond=0)
     issued = 0
 
-    def meta(command: str, actor: str = "demo-loader") -> Meta:
+    def meta(command: str, actor: str = "demo-loader", role: str | None = None) -> Meta:
         nonlocal issued
         issued += 1
         if progress:
             progress(issued)
-        return Meta(actor=actor, correlation_id=f"demo-{issued}", command=command, at=now)
+        return Meta(
+            actor=actor, correlation_id=f"demo-{issued}", command=command, at=now, role=role
+        )
 
     def day(offset: int) -> datetime:
         return now - timedelta(days=offset, hours=rng.randint(0, 8))
@@ -219,11 +221,29 @@ CUSTOMERS = [
 SALESPEOPLE = ["sales.maria", "sales.omar", "sales.lena"]
 
 
+POLICY = {
+    "description": "Demo approval rules",
+    "rules": [
+        {"name": "large order", "when": {"amount_over": "20000", "currency": "EUR"},
+         "levels": ["sales_director"]},
+        {"name": "deep discount", "when": {"discount_over": "0.15"},
+         "levels": ["sales_director", "manager"]},
+        {"name": "non-standard product", "when": {"non_standard": True},
+         "levels": ["production"]},
+        {"name": "customer on credit watch", "when": {"customer_flag": "credit_watch"},
+         "levels": ["finance"]},
+    ],
+}  # fmt: skip
+
+
 def _orders(
     ledger: Ledger, rng: random.Random, skus: list[str], meta: Callable[..., Meta], today: date
 ) -> None:
-    """Customers and sales orders: waiting for approval, approved (some lines short),
-    amended back to approval, and cancelled."""
+    """Customers and 40 sales orders in every stage of the standard workflow: not yet
+    submitted, waiting for one or two approval levels, stock confirmed, waiting on production
+    (scheduled, complete, QC passed), partly and fully shipped, delivered, completed and
+    cancelled — some of them late for their stage's SLA."""
+    ledger.publish_approval_policy(meta("publish_approval_policy", "manager.lee"), policy=POLICY)
     for code, name, region in CUSTOMERS:
         ledger.register_customer(
             meta("register_customer", "sales.lena"), code_=code, name=name,
@@ -232,40 +252,108 @@ def _orders(
             region=region, payment_terms_days=rng.choice([14, 30, 60]),
             credit_limit=str(rng.choice([20_000, 50_000, 150_000])), currency_code="EUR",
         )  # fmt: skip
-    for n in range(30):
-        code, _, _ = CUSTOMERS[n % len(CUSTOMERS)]
-        number = f"SO-{9000 + n}"
+    ledger.set_customer_flags(
+        meta("set_customer_flags", "finance.ivy"), code_="C-GARDA", flags=["credit_watch"],
+        reason="two invoices more than 60 days overdue",
+    )  # fmt: skip
+    standard = [sku for i, sku in enumerate(skus) if i % 9 != 0 and i % 4 != 0]
+    made = [sku for i, sku in enumerate(skus) if i % 9 != 0 and i % 4 == 0]
+    now = datetime.now(UTC).replace(microsecond=0)
+    for n in range(40):
+        code = CUSTOMERS[n % len(CUSTOMERS)][0]
+        if code == "C-GARDA" and n % 10 != 1:
+            code = "C-HANSA"  # only one credit-watch order, waiting for finance
+        kind, number, warehouse = n % 10, f"SO-{9000 + n}", WAREHOUSES[n % 3][0]
         requested = today + timedelta(days=rng.randint(-8, 30))
-        lines = [
-            {
-                "sku": sku,
-                "quantity": str(rng.randint(1, 40)),
-                "unit_price": f"{rng.randint(5, 400)}.00",
-            }
-            for sku in rng.sample(skus, k=rng.randint(1, 4))
-        ]
+        lines = _order_lines(ledger, rng, kind, standard, made, warehouse)
         ledger.create_sales_order(
             meta("create_sales_order", SALESPEOPLE[n % 3]), number=number, customer=code,
-            warehouse=WAREHOUSES[n % 3][0], lines=lines, currency_code="EUR",
+            warehouse=warehouse, lines=lines, currency_code="EUR",
             salesperson=SALESPEOPLE[n % 3], channel="crm", external_ref=f"CRM-{7000 + n}",
             requirements={"packaging": "export pallets"} if n % 4 == 0 else {},
-            # Some promised dates already passed: late orders for the SLA and at-risk lists.
             requested_delivery=requested,
             promised_date=requested + timedelta(days=rng.randint(0, 5)),
         )  # fmt: skip
-        if n % 5 != 4:
-            ledger.approve_sales_order(meta("approve_sales_order", "director.chen"), number=number)
-        if n % 10 == 3:
-            ledger.amend_sales_order(
-                meta("amend_sales_order", SALESPEOPLE[n % 3]), number=number, lines=lines[:1]
-            )
-        if n % 10 in (0, 1, 5, 6):
-            _ship(ledger, meta, number, deliver=n % 10 in (0, 5), partial=n % 10 == 6)
-        if n % 10 == 7:
+        if kind == 0:
+            continue  # still with the salesperson
+        # Entered the stage this long ago: a few days is past most stages' SLA (late).
+        ago = timedelta(hours=[6, 30, 52, 130][n // 10])
+        ledger.submit_sales_order(
+            meta("submit_sales_order", SALESPEOPLE[n % 3]), number=number, effective_at=now - ago
+        )
+        if kind == 2:
+            ledger.approve_sales_order(
+                meta("approve_sales_order", "director.chen", role="sales_director"),
+                number=number, comment="discount agreed for the framework contract",
+            )  # fmt: skip
+        if kind == 5:
+            _produce(ledger, meta, number, skus, steps=(n // 10) % 4)
+        if kind in (6, 7, 8):
+            _ship(ledger, meta, number, deliver=kind == 8, partial=kind == 6)
+        if kind == 8 and n % 20 == 18:
+            ledger.transition_sales_order(
+                meta("transition_sales_order", SALESPEOPLE[n % 3], role="sales"),
+                number=number, to_stage="completed", comment="customer confirmed all is well",
+            )  # fmt: skip
+        if kind == 9:
             ledger.cancel_sales_order(
                 meta("cancel_sales_order", SALESPEOPLE[n % 3]),
                 number=number,
                 reason="customer withdrew the order",
+            )
+
+
+def _order_lines(
+    ledger: Ledger,
+    rng: random.Random,
+    kind: int,
+    standard: list[str],
+    made: list[str],
+    warehouse: str,
+) -> list[dict[str, str]]:
+    """Lines that lead the order where the demo wants it: large (approval by the director),
+    discounted (director, then manager), short of a make item (production), or ordinary."""
+    if kind == 1:
+        return [{"sku": rng.choice(standard), "quantity": "30", "unit_price": "900.00"}]
+    if kind in (4, 5, 9):
+        sku = rng.choice(made)
+        short = ledger.stock_item(sku, warehouse).available + rng.randint(10, 50)
+        return [{"sku": sku, "quantity": str(short), "unit_price": "45.00"}]
+    lines = []
+    for sku in rng.sample(standard, k=rng.randint(1, 3)):
+        available = ledger.stock_item(sku, warehouse).available
+        quantity = max(1, min(rng.randint(1, 40), int(available)))
+        discount = "0.2" if kind == 2 else "0"
+        price = f"{rng.randint(5, 150)}.00"
+        lines.append({"sku": sku, "quantity": str(quantity), "unit_price": price,
+                      "discount": discount})  # fmt: skip
+    return lines
+
+
+def _produce(
+    ledger: Ledger, meta: Callable[..., Meta], number: str, skus: list[str], *, steps: int
+) -> None:
+    """Take the order's production order 1-4 steps: complete, QC passed, received."""
+    order = ledger.sales_order(number)
+    for production in order.production:
+        component = next(
+            sku for sku in skus if ledger.stock_item(sku, order.warehouse).available >= 5
+        )
+        ledger.issue_production_materials(
+            meta("issue_production_materials", "production.kai"), number=production,
+            components={component: "5"},
+        )  # fmt: skip
+        if steps >= 1:
+            ledger.complete_production(
+                meta("complete_production", "production.kai"), number=production
+            )
+        if steps >= 2:
+            ledger.record_production_qc(
+                meta("record_production_qc", "qc.ines"), number=production, passed=True
+            )
+        if steps >= 3:
+            ledger.receive_production(
+                meta("receive_production", "warehouse.tom"), number=production
             )
 
 

@@ -18,6 +18,7 @@ from api.responses import json_response
 from api.runtime import Runtime
 from domain.application import IdempotencyClaim, Outcome
 from domain.values import Meta
+from domain.workflows import ROLES
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,12})"$')
@@ -36,8 +37,12 @@ def command_meta(
     request: Request,
     x_actor: Annotated[str | None, Header(description="Who issues the command")] = None,
     x_correlation_id: Annotated[str | None, Header()] = None,
+    x_role: Annotated[
+        str | None,
+        Header(description="The role the actor acts in (approvals, manual stage moves)"),
+    ] = None,
 ) -> Meta:
-    """Actor and correlation id for the events this command records."""
+    """Actor, role and correlation id for the events this command records."""
     actor = x_actor or "anonymous"
     if not _ACTOR.match(actor):
         raise ApiError(422, "X-Actor must be 1-100 letters, digits or . @ : _ -", "invalid-actor")
@@ -46,9 +51,12 @@ def command_meta(
         raise ApiError(
             422, "X-Correlation-Id must be 1-200 visible ASCII characters", "invalid-correlation-id"
         )
+    if x_role is not None and x_role not in ROLES:
+        raise ApiError(422, f"X-Role must be one of {', '.join(ROLES)}", "invalid-role")
     route = request.scope.get("route")
     return Meta(
         actor=actor,
+        role=x_role,
         correlation_id=correlation,
         command=getattr(route, "name", request.url.path),
         at=datetime.now(UTC),

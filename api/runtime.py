@@ -12,9 +12,11 @@ from projections.base import Projection
 from projections.catalog import CatalogProjection
 from projections.inventory import InventoryProjection
 from projections.orders import OrdersProjection
+from projections.production import ProductionProjection
 from projections.purchasing import PurchasingProjection
 from projections.runner import ProjectionRunner
 from projections.safety_stock import SafetyStockFollower
+from projections.sla import SlaMonitor
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 
 SCHEMA_LOCK = 0x0D1E_D6E2  # advisory lock key taken while creating tables
@@ -26,8 +28,10 @@ class Runtime:
     ledger: Ledger
     store: ViewStore
     runner: ProjectionRunner
+    sla: SlaMonitor
 
     def close(self) -> None:
+        self.sla.stop()
         self.runner.stop()
         self.store.close()
         self.ledger.close()
@@ -40,6 +44,7 @@ def read_models(ledger: Ledger | None) -> list[Projection]:
         InventoryProjection(),
         PurchasingProjection(),
         OrdersProjection(),
+        ProductionProjection(),
         SafetyStockFollower(ledger),
     ]
 
@@ -84,6 +89,8 @@ def open_runtime(settings: Settings, *, start_projections: bool | None = None) -
         )
         runner.setup()
     ledger.save_listeners.append(runner.wake)
+    sla = SlaMonitor(ledger, store, interval=settings.sla_scan_seconds)
     if settings.run_projections if start_projections is None else start_projections:
         runner.start()
-    return Runtime(settings, ledger, store, runner)
+        sla.start()
+    return Runtime(settings, ledger, store, runner, sla)

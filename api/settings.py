@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     postgres_pool_size: int = 10
     max_body_bytes: int = 1_000_000
     aggregate_cache_size: int = 20_000
+    sla_scan_seconds: float = Field(
+        60.0, gt=0, description="How often the SLA monitor looks for orders late in a stage"
+    )
 
     @property
     def is_postgres(self) -> bool:

@@ -153,6 +153,8 @@ class LedgerBase(Application[UUID]):
         for attempt in range(MAX_ATTEMPTS):
             trusting = attempt == 0 and self._saved is not None
             self._attempt.trusting, self._attempt.used = trusting, []
+            # One decision sees one copy of each aggregate, however many steps load it.
+            self._attempt.loaded = {}
             try:
                 decision = decide()
             except DomainError:
@@ -165,6 +167,7 @@ class LedgerBase(Application[UUID]):
                 raise
             finally:
                 self._attempt.trusting = False
+                self._attempt.loaded = None
             extra = []
             if idempotency is not None:
                 extra.append(
@@ -205,15 +208,29 @@ class LedgerBase(Application[UUID]):
     # -- loading -----------------------------------------------------------------------------
 
     def _get(self, aggregate_id: UUID) -> Any:
-        """An aggregate to decide on: as last saved here on a trusting attempt, else read
-        (the repository's cache fast-forwards with one query)."""
+        """An aggregate to decide on: the copy this decision already holds, else as last
+        saved here on a trusting attempt, else read (the repository's cache fast-forwards
+        with one query)."""
+        loaded: dict[UUID, Any] | None = getattr(self._attempt, "loaded", None)
+        if loaded is not None and aggregate_id in loaded:
+            return loaded[aggregate_id]
+        found = None
         if getattr(self._attempt, "trusting", False) and self._saved is not None:
             self._attempt.used.append(aggregate_id)
-            try:
-                return deepcopy(self._saved.get(aggregate_id))
-            except KeyError:
-                pass
-        return self.repository.get(aggregate_id, projector_func=_project)
+            with contextlib.suppress(KeyError):
+                found = deepcopy(self._saved.get(aggregate_id))
+        if found is None:
+            found = self.repository.get(aggregate_id, projector_func=_project)
+        if loaded is not None:
+            loaded[aggregate_id] = found
+        return found
+
+    def _hold(self, aggregate: A) -> A:
+        """A new aggregate this decision creates: later steps load this same object."""
+        loaded: dict[UUID, Any] | None = getattr(self._attempt, "loaded", None)
+        if loaded is not None:
+            loaded[aggregate.id] = aggregate
+        return aggregate
 
     def _forget_used(self) -> None:
         if self._saved is not None:
@@ -260,7 +277,7 @@ class LedgerBase(Application[UUID]):
             self.warehouse(warehouse)
             if not open_if_missing:
                 raise NotFound(f"no stock of {sku!r} in {warehouse!r}") from None
-            return StockItem(sku, warehouse)
+            return self._hold(StockItem(sku, warehouse))
         assert isinstance(item, StockItem)
         return item
 

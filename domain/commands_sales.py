@@ -5,13 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal, localcontext
 from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
 
 from domain.application import Decision, IdempotencyClaim, LedgerBase, Outcome, check_version
 from domain.customers import ACTIVE, Customer, customer_id
-from domain.exceptions import InvalidInput, RuleViolation
+from domain.exceptions import InvalidInput, NotFound, RuleViolation
+from domain.production import SCHEDULED, ProductionOrder, production_order_id
+from domain.requisitions import OPEN, PurchaseRequisition, requisition_id
 from domain.sales_orders import (
     APPROVED,
+    CREATED,
+    DELIVERED,
     SHIPPABLE,
+    SHIPPED,
     ExternalReference,
     SalesOrder,
     external_reference_id,
@@ -33,9 +41,26 @@ from domain.values import (
     quantity,
     text,
 )
+from domain.workflows import (
+    DEFAULT_WORKFLOW,
+    POLICY_ID,
+    ApprovalFacts,
+    ApprovalPolicy,
+    Workflow,
+    WorkflowDefinition,
+    approval_levels,
+    default_definition,
+    workflow_id,
+)
 
 MAX_LINES = 500
 REQUIREMENTS = ("packaging", "craft", "carrier", "notes")
+MAX_FLAGS = 20
+ZERO_ID = UUID(int=0)
+
+
+def requisition_for_order_id(number: str) -> UUID:
+    return requisition_id(ZERO_ID, 0, number)
 
 
 class SalesCommands(LedgerBase):
@@ -119,9 +144,11 @@ class SalesCommands(LedgerBase):
         requirements: dict[str, str] | None = None,
         requested_delivery: date | None = None,
         promised_date: date | None = None,
+        workflow: str = DEFAULT_WORKFLOW,
         idempotency: IdempotencyClaim | None = None,
     ) -> Outcome:
-        """Take an order; a channel's external reference taken twice returns the first order."""
+        """Take an order under the newest version of its workflow; a channel's external
+        reference taken twice returns the first order."""
         order_number = code(number, "number") if number else new_ref("SO")
         money_code = currency(currency_code)
         clean_lines = _lines(lines, money_code)
@@ -140,17 +167,21 @@ class SalesCommands(LedgerBase):
             self.warehouse(warehouse)
             for sku in {line["sku"] for line in clean_lines}:
                 self.product(sku)
+            definition, defaults = self._workflow_or_default(code(workflow, "workflow"))
+            flow = definition.workflow()
+            start = flow.stage(flow.initial)
             order = SalesOrder(
                 order_number, customer, warehouse, clean_lines, money_code,
                 _requirements(requirements or {}), requested_delivery, promised_date,
                 text(salesperson, "salesperson", max_length=64),
                 text(region if region is not None else account.region, "region", max_length=64),
-                channel_code, reference,
+                channel_code, reference, flow.name, flow.version, flow.initial, start["role"],
+                flow.sla_due(flow.initial, meta.at),
             )  # fmt: skip
             claimed = (
                 [ExternalReference(channel_code, reference, order_number)] if reference else []
             )
-            return Decision([order, *claimed], _order_result(order))
+            return Decision([order, *claimed, *defaults], _order_result(order))
 
         return self.execute(meta, decide, idempotency)
 
@@ -173,7 +204,9 @@ class SalesCommands(LedgerBase):
         effective_at: datetime | None = None,
         idempotency: IdempotencyClaim | None = None,
     ) -> Outcome:
-        """Change lines or dates before shipment; an approved order goes back for approval."""
+        """Change lines or dates before shipment. Changed lines give back every reservation
+        and unstarted production and send a submitted order through approval again: the
+        approvals given stand only if nothing the approval rules look at changed."""
         when = meta.at if effective_at is None else aware(effective_at)
         if lines is None and requested_delivery is None and promised_date is None:
             raise InvalidInput("an amendment changes lines, requested_delivery or promised_date")
@@ -184,14 +217,24 @@ class SalesCommands(LedgerBase):
             new_lines = None if lines is None else _lines(lines, order.currency)
             for sku in {line["sku"] for line in new_lines or []}:
                 self.product(sku)
-            was_approved = order.status == APPROVED
-            items = self._release_all(order, when) if was_approved else []
+            flow = self._workflow_of(order)
+            resubmit = new_lines is not None and order.stage != flow.initial
+            if resubmit and flow.target(order.stage, "amended") is None:
+                raise RuleViolation(
+                    f"workflow {flow.name} v{flow.version} does not allow amending lines in"
+                    f" stage {order.stage}",
+                    rule="workflow-transition",
+                )
+            touched = self._unwind(order, "order amended", when) if new_lines is not None else []
             order.amend(new_lines, requested_delivery, promised_date, when)
-            return Decision([order, *items], _order_result(order))
+            if resubmit:
+                touched += self._advance(order, flow, "amended", when)
+                touched += self._submit(order, flow, when)
+            return Decision([order, *_unique(touched)], _order_result(order))
 
         return self.execute(meta, decide, idempotency)
 
-    def approve_sales_order(
+    def submit_sales_order(
         self,
         meta: Meta,
         *,
@@ -200,28 +243,104 @@ class SalesCommands(LedgerBase):
         effective_at: datetime | None = None,
         idempotency: IdempotencyClaim | None = None,
     ) -> Outcome:
-        """Approve: every line is reserved in full or recorded short, in one atomic save."""
+        """Send an order for approval. The approval policy decides the levels; with none,
+        the order is approved and its stock reserved in the same save."""
         when = meta.at if effective_at is None else aware(effective_at)
 
         def decide() -> Decision:
             order = self.sales_order(number)
             check_version(order, expected_version, f"sales order {number!r}")
-            items: dict[str, StockItem] = {}
-            reserved: dict[int, Decimal] = {}
-            short: dict[int, Decimal] = {}
-            order.require_status({"created"}, "approve")
-            for line in order.lines:
-                sku, qty = line["sku"], Decimal(line["quantity"])
-                item = items.get(sku) or self.stock_item(sku, order.warehouse)
-                items[sku] = item
-                if qty <= item.available:
-                    item.reserve(order.number, qty, when)
-                    reserved[line["line_no"]] = qty
-                else:  # routed to production or purchasing, never silently dropped
-                    short[line["line_no"]] = qty
-            order.approve(reserved, short, when)
-            touched = [item for item in items.values() if item.pending_events]
-            return Decision([order, *touched], _order_result(order))
+            touched = self._submit(order, self._workflow_of(order), when)
+            return Decision([order, *_unique(touched)], _order_result(order))
+
+        return self.execute(meta, decide, idempotency)
+
+    def approve_sales_order(
+        self,
+        meta: Meta,
+        *,
+        number: str,
+        comment: str = "",
+        expected_version: int | None = None,
+        effective_at: datetime | None = None,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Outcome:
+        """Approve the level waiting on the caller's role. The last level's approval reserves
+        every line in full or routes it (production or purchase) in one atomic save."""
+        remark = text(comment, "comment", max_length=2000, required=False)
+        when = meta.at if effective_at is None else aware(effective_at)
+
+        def decide() -> Decision:
+            order = self.sales_order(number)
+            check_version(order, expected_version, f"sales order {number!r}")
+            flow = self._workflow_of(order)
+            touched: list[Aggregate] = []
+            if order.give_approval(meta.role, remark, when):
+                touched = self._advance(order, flow, "approved", when, comment=remark)
+            return Decision([order, *_unique(touched)], _order_result(order))
+
+        return self.execute(meta, decide, idempotency)
+
+    def reject_sales_order(
+        self,
+        meta: Meta,
+        *,
+        number: str,
+        comment: str,
+        expected_version: int | None = None,
+        effective_at: datetime | None = None,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Outcome:
+        """Send the order back to its salesperson, with the reason."""
+        remark = text(comment, "comment", max_length=2000)
+        when = meta.at if effective_at is None else aware(effective_at)
+
+        def decide() -> Decision:
+            order = self.sales_order(number)
+            check_version(order, expected_version, f"sales order {number!r}")
+            order.reject(meta.role, remark, when)
+            touched = self._advance(
+                order, self._workflow_of(order), "rejected", when, comment=remark
+            )
+            return Decision([order, *_unique(touched)], _order_result(order))
+
+        return self.execute(meta, decide, idempotency)
+
+    def transition_sales_order(
+        self,
+        meta: Meta,
+        *,
+        number: str,
+        to_stage: str,
+        comment: str = "",
+        expected_version: int | None = None,
+        effective_at: datetime | None = None,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Outcome:
+        """Move an order by hand along a manual transition of its workflow version."""
+        remark = text(comment, "comment", max_length=2000, required=False)
+        target = code(to_stage, "to_stage")
+        when = meta.at if effective_at is None else aware(effective_at)
+
+        def decide() -> Decision:
+            order = self.sales_order(number)
+            check_version(order, expected_version, f"sales order {number!r}")
+            flow = self._workflow_of(order)
+            roles = flow.manual_roles(order.stage, target)
+            if roles is None:
+                raise RuleViolation(
+                    f"workflow {flow.name} v{flow.version} has no manual transition from"
+                    f" {order.stage} to {target}",
+                    rule="workflow-transition",
+                )
+            if meta.role not in roles:
+                raise RuleViolation(
+                    f"moving {number} from {order.stage} to {target} is for"
+                    f" {', '.join(roles)}; this request acts as {meta.role or 'no role'}",
+                    rule="transition-role",
+                )
+            touched = self._enter(order, flow, target, "manual", when, comment=remark)
+            return Decision([order, *_unique(touched)], _order_result(order))
 
         return self.execute(meta, decide, idempotency)
 
@@ -235,16 +354,26 @@ class SalesCommands(LedgerBase):
         effective_at: datetime | None = None,
         idempotency: IdempotencyClaim | None = None,
     ) -> Outcome:
-        """Cancel before shipment: every reservation is released in the same save."""
+        """Cancel before shipment: every reservation is released, production not yet started
+        is cancelled and open requisitions are closed, in the same save."""
         why = text(reason, "reason")
         when = meta.at if effective_at is None else aware(effective_at)
 
         def decide() -> Decision:
             order = self.sales_order(number)
             check_version(order, expected_version, f"sales order {number!r}")
-            items = self._release_all(order, when) if order.status == APPROVED else []
+            order.require_status({CREATED, APPROVED}, "cancel")
+            flow = self._workflow_of(order)
+            if flow.target(order.stage, "cancelled") is None:
+                raise RuleViolation(
+                    f"workflow {flow.name} v{flow.version} does not allow cancelling in"
+                    f" stage {order.stage}",
+                    rule="workflow-transition",
+                )
+            touched = self._unwind(order, f"order cancelled: {why}", when)
             order.cancel(why, when)
-            return Decision([order, *items], _order_result(order))
+            touched += self._advance(order, flow, "cancelled", when, comment=why)
+            return Decision([order, *_unique(touched)], _order_result(order))
 
         return self.execute(meta, decide, idempotency)
 
@@ -278,8 +407,10 @@ class SalesCommands(LedgerBase):
                     rule="shortage-not-covered",
                 )
             order.reserve_shortages(reserved, when)
-            touched = [item for item in items.values() if item.pending_events]
-            return Decision([order, *touched], _order_result(order))
+            touched: list[Aggregate] = [item for item in items.values() if item.pending_events]
+            if not order.short:
+                touched += self._advance(order, self._workflow_of(order), "stock_covered", when)
+            return Decision([order, *_unique(touched)], _order_result(order))
 
         return self.execute(meta, decide, idempotency)
 
@@ -317,13 +448,16 @@ class SalesCommands(LedgerBase):
             for line_no, qty in quantities.items():
                 sku = order.line(line_no)["sku"]
                 per_sku[sku] = per_sku.get(sku, ZERO) + qty
-            items = [
+            items: list[Aggregate] = [
                 self.stock_item(sku, order.warehouse, open_if_missing=False) for sku in per_sku
             ]
             for item in items:
+                assert isinstance(item, StockItem)
                 item.issue_for_shipment(order.number, per_sku[item.sku], ref, when)
+            trigger = "shipped" if order.status == SHIPPED else "partially_shipped"
+            items += self._advance(order, self._workflow_of(order), trigger, when)
             result = {**_order_result(order), "shipment_ref": ref, "tracking_number": tracking}
-            return Decision([order, *items], result)
+            return Decision([order, *_unique(items)], result)
 
         return self.execute(meta, decide, idempotency)
 
@@ -346,29 +480,245 @@ class SalesCommands(LedgerBase):
         def decide() -> Decision:
             order = self.sales_order(number)
             order.confirm_delivery(shipment_ref, signer, proof, when)
-            return Decision([order], _order_result(order))
+            touched: list[Aggregate] = []
+            if order.status == DELIVERED:
+                touched = self._advance(order, self._workflow_of(order), "delivered", when)
+            return Decision([order, *_unique(touched)], _order_result(order))
 
         return self.execute(meta, decide, idempotency)
 
+    # -- the process engine ------------------------------------------------------------------
+
+    def workflow_definition(self, name: str) -> WorkflowDefinition:
+        return self.load(WorkflowDefinition, workflow_id(name), f"workflow {name!r}")
+
+    def approval_policy(self) -> ApprovalPolicy | None:
+        try:
+            return self.load(ApprovalPolicy, POLICY_ID, "approval policy")
+        except NotFound:
+            return None
+
+    def _workflow_of(self, order: SalesOrder) -> Workflow:
+        """The definition version the order started with."""
+        return self.workflow_definition(order.workflow).workflow(order.workflow_version)
+
+    def _workflow_or_default(self, name: str) -> tuple[WorkflowDefinition, list[Aggregate]]:
+        """The named workflow; the built-in `standard` (and an empty approval policy) is
+        published with the first order that needs it."""
+        try:
+            return self.workflow_definition(name), []
+        except NotFound:
+            if name != DEFAULT_WORKFLOW:
+                raise
+        definition = WorkflowDefinition(DEFAULT_WORKFLOW, default_definition())
+        defaults: list[Aggregate] = [definition]
+        if self.approval_policy() is None:
+            defaults.append(ApprovalPolicy({"rules": [], "description": "no approval needed"}))
+        return definition, defaults
+
+    def _facts(self, order: SalesOrder) -> ApprovalFacts:
+        customer = self.customer(order.customer)
+        return ApprovalFacts(
+            amount=order.total,
+            currency=order.currency,
+            max_discount=max((Decimal(line["discount"]) for line in order.lines), default=ZERO),
+            non_standard=any(not self.product(sku).standard for sku in order.skus),
+            customer_flags=tuple(sorted(customer.flags)),
+        )
+
+    def _submit(self, order: SalesOrder, flow: Workflow, when: datetime) -> list[Aggregate]:
+        """Judge the order by the current approval policy: levels to wait for, or approved
+        now (also when an amendment left everything the rules look at unchanged)."""
+        judged = self._facts(order)
+        facts = judged.as_dict()
+        policy = self.approval_policy()
+        if facts == order.approved_facts or policy is None:
+            levels: list[dict[str, str]] = []
+        else:
+            levels = approval_levels(policy.current, judged)
+        order.submit(levels, facts, policy.latest if policy else None, when)
+        if levels:
+            return self._advance(order, flow, "submitted", when, role=levels[0]["role"])
+        return self._advance(order, flow, "approved", when)
+
+    def _advance(
+        self,
+        order: SalesOrder,
+        flow: Workflow,
+        trigger: str,
+        when: datetime,
+        *,
+        comment: str = "",
+        role: str | None = None,
+    ) -> list[Aggregate]:
+        """Follow `trigger` out of the order's stage, if the definition has it."""
+        target = flow.target(order.stage, trigger)
+        if target is None:
+            return []
+        return self._enter(order, flow, target, trigger, when, comment=comment, role=role)
+
+    def _enter(
+        self,
+        order: SalesOrder,
+        flow: Workflow,
+        target: str,
+        trigger: str,
+        when: datetime,
+        *,
+        comment: str = "",
+        role: str | None = None,
+    ) -> list[Aggregate]:
+        """Enter a stage and run its actions; returns the other aggregates they touched."""
+        stage = flow.stage(target)
+        if role is None and order.awaiting_approval:
+            role = order.current_level("approve")[1]["role"]
+        order.change_stage(
+            target, trigger, role or stage["role"], "notify" in stage["on_enter"],
+            flow.sla_due(target, when), comment, when,
+        )  # fmt: skip
+        touched: list[Aggregate] = []
+        if "reserve_stock" in stage["on_enter"]:
+            touched += self._allocate(order, when)
+        if "create_production" in stage["on_enter"]:
+            touched += self._route_shortages(order, when)
+        if "reserve_stock" in stage["on_enter"]:
+            trigger = "stock_short" if order.short else "stock_covered"
+            touched += self._advance(order, flow, trigger, when)
+        return touched
+
+    def _allocate(self, order: SalesOrder, when: datetime) -> list[Aggregate]:
+        """Every line reserved in full or recorded short: all lines decided in one save."""
+        items: dict[str, StockItem] = {}
+        reserved: dict[int, Decimal] = {}
+        short: dict[int, Decimal] = {}
+        for line in order.lines:
+            sku, qty = line["sku"], Decimal(line["quantity"])
+            item = items.get(sku) or self.stock_item(sku, order.warehouse)
+            items[sku] = item
+            if qty <= item.available:
+                item.reserve(order.number, qty, when)
+                reserved[line["line_no"]] = qty
+            else:  # routed to production or purchasing, never silently dropped
+                short[line["line_no"]] = qty
+        order.allocate(reserved, short, when)
+        return [item for item in items.values() if item.pending_events]
+
+    def _route_shortages(self, order: SalesOrder, when: datetime) -> list[Aggregate]:
+        """A production order per short make line, a purchase requisition per buy line."""
+        created: list[Aggregate] = []
+        routes: list[dict[str, Any]] = []
+        waiting = order.routed_lines
+        for key, qty in sorted(order.short.items(), key=lambda kv: int(kv[0])):
+            line_no = int(key)
+            if line_no in waiting:
+                continue
+            sku = order.line(line_no)["sku"]
+            attempt = (
+                1
+                + sum(1 for made in order.production.values() if made["line_no"] == line_no)
+                + sum(1 for no in order.requisitions.values() if no == line_no)
+            )
+            if self.product(sku).make_or_buy == "make":
+                document = f"PRD-{order.number}-L{line_no}-{attempt}"
+                created.append(
+                    ProductionOrder(
+                        document, sku, order.warehouse, qty, order.number, line_no, when
+                    )
+                )
+                kind = "production"
+            else:
+                document = f"REQ-{order.number}-L{line_no}-{attempt}"
+                stock = StockItem.create_id(sku, order.warehouse)
+                why = f"short for sales order {order.number} line {line_no}"
+                requisition = PurchaseRequisition(
+                    stock, 0, document, sku, order.warehouse, qty, why, document
+                )
+                created.append(requisition)
+                kind = "purchase"
+            routes.append({"line_no": line_no, "sku": sku, "quantity": qty,
+                           "kind": kind, "document": document})  # fmt: skip
+        if routes:
+            order.route_shortages(routes, when)
+        return created
+
+    def _unwind(self, order: SalesOrder, why: str, when: datetime) -> list[Aggregate]:
+        """Give back what the order holds: reservations, production not yet started (started
+        production goes on, for stock), open requisitions raised for it."""
+        touched: list[Aggregate] = list(self._release_all(order, when))
+        for number, made in sorted(order.production.items()):
+            if made["status"] in ("cancelled", "detached", "received"):
+                continue
+            production = self.load(
+                ProductionOrder, production_order_id(number), f"production order {number!r}"
+            )
+            if production.status == SCHEDULED:
+                production.cancel(why, when)
+                order.production_progressed(number, "cancelled", when)
+            else:
+                order.production_progressed(number, "detached", when)
+            touched.append(production)
+        for number in sorted(order.requisitions):
+            requisition = self.load(
+                PurchaseRequisition, requisition_for_order_id(number), f"requisition {number!r}"
+            )
+            if requisition.status == OPEN:
+                requisition.close(None, why)
+                touched.append(requisition)
+        return touched
+
     def _release_all(self, order: SalesOrder, when: datetime) -> list[StockItem]:
         items = []
-        for sku in order.skus:
+        for sku in order.skus if order.reserved else ():
             item = self.stock_item(sku, order.warehouse, open_if_missing=False)
             if item.reservations.get(order.number, ZERO) > 0:
                 item.release(order.number, None, when)
                 items.append(item)
         return items
 
+    def set_customer_flags(
+        self,
+        meta: Meta,
+        *,
+        code_: str,
+        flags: list[str],
+        reason: str,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Outcome:
+        """Replace a customer's flags (read by the approval rules, e.g. `credit_watch`)."""
+        if not isinstance(flags, list) or len(flags) > MAX_FLAGS:
+            raise InvalidInput(f"flags is a list of at most {MAX_FLAGS} codes")
+        clean = sorted({code(flag, "flag") for flag in flags})
+        why = text(reason, "reason")
+
+        def decide() -> Decision:
+            customer = self.customer(code_)
+            customer.set_flags(clean, why)
+            result = {"code": customer.code, "flags": clean, "version": customer.version}
+            return Decision([customer], result)
+
+        return self.execute(meta, decide, idempotency)
+
+
+def _unique(aggregates: list[Aggregate]) -> list[Aggregate]:
+    """Each aggregate once (the same stock item may be touched by two actions)."""
+    return list({aggregate.id: aggregate for aggregate in aggregates}.values())
+
 
 def _order_result(order: SalesOrder) -> dict[str, Any]:
     return {
         "number": order.number,
         "status": order.status,
+        "stage": order.stage,
         "version": order.version,
         "total": str(order.total),
         "reserved": {k: str(v) for k, v in order.reserved.items()},
         "short": {k: str(v) for k, v in order.short.items()},
         "shipped": {k: str(v) for k, v in order.shipped.items()},
+        "awaiting_role": order.current_level("approve")[1]["role"]
+        if order.awaiting_approval
+        else None,
+        "production": sorted(order.production),
+        "requisitions": sorted(order.requisitions),
     }
 
 

@@ -48,6 +48,7 @@ class Customer(Aggregate):
         self.credit_limit = credit_limit
         self.currency = currency
         self.status = ACTIVE
+        self.flags: list[str] = []  # read by the approval rules; finance sets credit flags
 
     def block(self, reason: str) -> None:
         if self.status == BLOCKED:
@@ -62,3 +63,14 @@ class Customer(Aggregate):
     @event("StatusChanged")
     def _status_changed(self, status: str, reason: str) -> None:
         self.status = status
+
+    def set_flags(self, flags: list[str], reason: str) -> None:
+        if flags == self.flags:
+            raise RuleViolation(
+                f"customer {self.code} already has flags {flags}", rule="flags-unchanged"
+            )
+        self._flags_changed(list(flags), reason)
+
+    @event("FlagsChanged")
+    def _flags_changed(self, flags: list[str], reason: str) -> None:
+        self.flags = list(flags)

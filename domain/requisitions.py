@@ -14,8 +14,11 @@ OPEN = "open"
 CLOSED = "closed"
 
 
-def requisition_id(stock_item: UUID, trigger_position: int) -> UUID:
-    """One requisition per gap: the gap is identified by the event that opened it."""
+def requisition_id(stock_item: UUID, trigger_position: int, for_order: str | None = None) -> UUID:
+    """One requisition per gap: a safety-stock gap is identified by the event that opened
+    it; a sales order's short line by the requisition number the order gave it."""
+    if for_order is not None:
+        return stable_id("order-requisition", for_order)
     return stable_id("requisition", str(stock_item), str(trigger_position))
 
 
@@ -23,8 +26,8 @@ class PurchaseRequisition(Aggregate):
     """A request to purchase a quantity of one SKU for one warehouse."""
 
     @staticmethod
-    def create_id(stock_item: UUID, trigger_position: int) -> UUID:
-        return requisition_id(stock_item, trigger_position)
+    def create_id(stock_item: UUID, trigger_position: int, for_order: str | None = None) -> UUID:
+        return requisition_id(stock_item, trigger_position, for_order)
 
     @event("Raised")
     def __init__(
@@ -36,6 +39,7 @@ class PurchaseRequisition(Aggregate):
         warehouse: str,
         quantity: Decimal,
         reason: str,
+        for_order: str | None = None,
     ) -> None:
         self.stock_item = stock_item
         self.trigger_position = trigger_position
@@ -44,6 +48,7 @@ class PurchaseRequisition(Aggregate):
         self.warehouse = warehouse
         self.quantity = quantity
         self.reason = reason
+        self.for_order = for_order  # the sales order line's requisition number, if any
         self.status = OPEN
         self.purchase_order: str | None = None
 

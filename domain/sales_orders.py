@@ -1,5 +1,12 @@
-"""SalesOrder: a customer's order, from creation through approval (stock reserved per line)
-to cancellation; shipping, production and invoicing attach to it as they arrive."""
+"""SalesOrder: a customer's order from creation through approval, reservation, production,
+shipment and the customer's sign-off.
+
+Two things move on an order. Its *status* is the fulfilment fact the rules guard (created,
+approved = stock allocated, partially shipped, shipped, delivered, cancelled). Its *stage* is
+where it stands in its workflow definition (domain/workflows.py), moved by the same commands
+through triggers; every stage change is a `StageChanged` event carrying the responsible role
+and the SLA due time, which the timeline and the SLA monitor read.
+"""
 
 from __future__ import annotations
 
@@ -52,6 +59,11 @@ class SalesOrder(Aggregate):
         region: str,
         channel: str,
         external_ref: str | None,
+        workflow: str,
+        workflow_version: int,
+        stage: str,
+        stage_role: str,
+        sla_due_at: datetime | None,
     ) -> None:
         self.number = number
         self.customer = customer
@@ -70,6 +82,18 @@ class SalesOrder(Aggregate):
         self.short: dict[str, Decimal] = {}  # line no -> quantity not available at approval
         self.shipped: dict[str, Decimal] = {}  # line no -> quantity shipped
         self.shipments: dict[str, dict[str, Any]] = {}  # shipment ref -> carrier, tracking…
+        self.workflow = workflow
+        self.workflow_version = workflow_version
+        self.stage = stage
+        self.stage_role = stage_role
+        self.sla_due_at = sla_due_at
+        self.submitted = False
+        self.levels: list[dict[str, str]] = []  # approval levels asked for at submission
+        self.approvals: list[dict[str, Any]] = []  # levels approved so far
+        self.submitted_facts: dict[str, Any] | None = None
+        self.approved_facts: dict[str, Any] | None = None
+        self.production: dict[str, dict[str, Any]] = {}  # number -> line_no, status
+        self.requisitions: dict[str, int] = {}  # requisition number -> line_no
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SalesOrder:
         # Copied out of the aggregate cache on every command: copy only what is mutable.
@@ -81,6 +105,10 @@ class SalesOrder(Aggregate):
         copied.short = dict(self.short)
         copied.shipped = dict(self.shipped)
         copied.shipments = {ref: dict(sent) for ref, sent in self.shipments.items()}
+        copied.levels = list(self.levels)
+        copied.approvals = list(self.approvals)
+        copied.production = {number: dict(made) for number, made in self.production.items()}
+        copied.requisitions = dict(self.requisitions)
         copied._pending_events = list(self._pending_events)
         return copied
 
@@ -98,18 +126,17 @@ class SalesOrder(Aggregate):
         requested_delivery: date | None,
         promised_date: date | None,
         effective_at: datetime,
-    ) -> bool:
-        """Change lines or dates; an approved order goes back for approval (and gives its
-        reservations back, in the same save). Returns whether it was approved."""
+    ) -> None:
+        """Change lines or dates before shipment. Changed lines undo the submission and any
+        allocation (the caller releases the reservations in the same save)."""
         self.require_status({CREATED, APPROVED}, "amend")
-        was_approved = self.status == APPROVED
         self._amended(
             lines if lines is not None else self.lines,
             requested_delivery if requested_delivery is not None else self.requested_delivery,
             promised_date if promised_date is not None else self.promised_date,
+            lines is not None,
             effective_at,
         )
-        return was_approved
 
     @event("Amended")
     def _amended(
@@ -117,32 +144,237 @@ class SalesOrder(Aggregate):
         lines: list[dict[str, Any]],
         requested_delivery: date | None,
         promised_date: date | None,
+        lines_changed: bool,
         effective_at: datetime,
     ) -> None:
         self.lines = [dict(line) for line in lines]
         self.requested_delivery = requested_delivery
         self.promised_date = promised_date
-        self.status = CREATED
-        self.reserved = {}
-        self.short = {}
+        if lines_changed:
+            self.status = CREATED
+            self.reserved = {}
+            self.short = {}
+            self.submitted = False
+            self.levels = []
+            self.approvals = []
 
-    def approve(
+    # -- approval ----------------------------------------------------------------------------
+
+    @property
+    def awaiting_approval(self) -> bool:
+        return self.submitted and self.status == CREATED and len(self.approvals) < len(self.levels)
+
+    def submit(
+        self,
+        levels: list[dict[str, str]],
+        facts: dict[str, Any],
+        policy_version: int | None,
+        effective_at: datetime,
+    ) -> None:
+        self.require_status({CREATED}, "submit")
+        if self.submitted:
+            raise RuleViolation(
+                f"sales order {self.number} is already submitted", rule="already-submitted"
+            )
+        self._submitted(levels, facts, policy_version, effective_at)
+
+    @event("Submitted")
+    def _submitted(
+        self,
+        levels: list[dict[str, str]],
+        facts: dict[str, Any],
+        policy_version: int | None,
+        effective_at: datetime,
+    ) -> None:
+        self.submitted = True
+        self.levels = [dict(level) for level in levels]
+        self.approvals = []
+        self.submitted_facts = facts
+        if not levels:
+            self.approved_facts = facts
+
+    def current_level(self, verb: str) -> tuple[int, dict[str, str]]:
+        """The level waiting for a decision (1-based), or a refusal naming why none is."""
+        if not self.awaiting_approval:
+            state = "not submitted" if not self.submitted else "not awaiting approval"
+            raise RuleViolation(
+                f"cannot {verb} sales order {self.number}: it is {state}"
+                f" (stage {self.stage}, status {self.status})",
+                rule="not-awaiting-approval",
+            )
+        index = len(self.approvals)
+        return index + 1, self.levels[index]
+
+    def give_approval(self, role: str | None, comment: str, effective_at: datetime) -> bool:
+        """Approve the current level; returns whether it was the last one."""
+        level, wanted = self.current_level("approve")
+        _require_role(role, wanted["role"], f"level {level} of {self.number}")
+        final = level == len(self.levels)
+        next_role = None if final else self.levels[level]["role"]
+        self._approval_given(level, wanted["role"], comment, final, next_role, effective_at)
+        return final
+
+    @event("ApprovalGiven")
+    def _approval_given(
+        self,
+        level: int,
+        role: str,
+        comment: str,
+        final: bool,
+        next_role: str | None,
+        effective_at: datetime,
+    ) -> None:
+        self.approvals.append({"level": level, "role": role, "comment": comment})
+        if final:
+            self.approved_facts = self.submitted_facts
+
+    def reject(self, role: str | None, comment: str, effective_at: datetime) -> None:
+        """Send the order back to the salesperson; a later submission starts over."""
+        level, wanted = self.current_level("reject")
+        _require_role(role, wanted["role"], f"level {level} of {self.number}")
+        self._rejected(level, wanted["role"], comment, effective_at)
+
+    @event("Rejected")
+    def _rejected(self, level: int, role: str, comment: str, effective_at: datetime) -> None:
+        self.submitted = False
+        self.approvals = []
+
+    # -- workflow stage ------------------------------------------------------------------------
+
+    def change_stage(
+        self,
+        to_stage: str,
+        trigger: str,
+        role: str,
+        notify: bool,
+        sla_due_at: datetime | None,
+        comment: str,
+        effective_at: datetime,
+    ) -> None:
+        self._stage_changed(
+            self.stage, to_stage, trigger, role, notify, sla_due_at, comment, effective_at
+        )
+
+    @event("StageChanged")
+    def _stage_changed(
+        self,
+        from_stage: str,
+        to_stage: str,
+        trigger: str,
+        role: str,
+        notify: bool,
+        sla_due_at: datetime | None,
+        comment: str,
+        effective_at: datetime,
+    ) -> None:
+        self.stage = to_stage
+        self.stage_role = role
+        self.sla_due_at = sla_due_at
+
+    # -- short lines: production and purchasing ------------------------------------------------
+
+    def route_shortages(self, routes: list[dict[str, Any]], effective_at: datetime) -> None:
+        """Record where each short line's goods will come from (production or purchase)."""
+        self._shortage_routed([dict(route) for route in routes], effective_at)
+
+    @event("ShortageRouted")
+    def _shortage_routed(self, routes: list[dict[str, Any]], effective_at: datetime) -> None:
+        for route in routes:
+            if route["kind"] == "production":
+                self.production[route["document"]] = {
+                    "line_no": route["line_no"],
+                    "status": "scheduled",
+                }
+            else:
+                self.requisitions[route["document"]] = route["line_no"]
+
+    @property
+    def routed_lines(self) -> set[int]:
+        """Short lines already waiting on a live production order or a requisition."""
+        live = {
+            made["line_no"]
+            for made in self.production.values()
+            if made["status"] not in ("cancelled", "detached")
+        }
+        return live | set(self.requisitions.values())
+
+    def production_progressed(
+        self, production_number: str, status: str, effective_at: datetime
+    ) -> None:
+        self._production_progressed(production_number, status, effective_at)
+
+    @event("ProductionProgressed")
+    def _production_progressed(
+        self, production_number: str, status: str, effective_at: datetime
+    ) -> None:
+        self.production[production_number] = {
+            **self.production[production_number],
+            "status": status,
+        }
+
+    def production_all(self, statuses: set[str]) -> bool:
+        """Every live production order of this order is in one of `statuses`."""
+        live = [
+            made["status"]
+            for made in self.production.values()
+            if made["status"] not in ("cancelled", "detached")
+        ]
+        return bool(live) and all(status in statuses for status in live)
+
+    def waits_on(self, production_number: str) -> int | None:
+        """The short line a received production order should be reserved for, if any."""
+        made = self.production.get(production_number)
+        if made is None or made["status"] in ("cancelled", "detached"):
+            return None
+        if self.status not in SHIPPABLE or str(made["line_no"]) not in self.short:
+            return None
+        return int(made["line_no"])
+
+    def allocate(
         self, reserved: dict[int, Decimal], short: dict[int, Decimal], effective_at: datetime
     ) -> None:
-        self.require_status({CREATED}, "approve")
-        self._approved(
+        """Approved in full: each line reserved or recorded short (the stock items take the
+        reservations in the same save)."""
+        self.require_status({CREATED}, "allocate stock to")
+        if not self.submitted or len(self.approvals) < len(self.levels):
+            raise RuleViolation(
+                f"sales order {self.number} is not approved yet", rule="not-approved"
+            )
+        self._allocated(
             {str(k): v for k, v in reserved.items()},
             {str(k): v for k, v in short.items()},
             effective_at,
         )
 
-    @event("Approved")
-    def _approved(
+    @event("StockAllocated")
+    def _allocated(
         self, reserved: dict[str, Decimal], short: dict[str, Decimal], effective_at: datetime
     ) -> None:
         self.status = APPROVED
         self.reserved = dict(reserved)
         self.short = dict(short)
+
+    @property
+    def ordered_quantity(self) -> Decimal:
+        return sum((Decimal(line["quantity"]) for line in self.lines), ZERO)
+
+    def progress(self) -> dict[str, Decimal]:
+        """Shipped and delivered as percentages of what was ordered (two places)."""
+        ordered = self.ordered_quantity
+        delivered = sum(
+            (
+                qty
+                for shipment in self.shipments.values()
+                if shipment["delivered"] is not None
+                for qty in shipment["lines"].values()
+            ),
+            ZERO,
+        )
+        shipped = sum(self.shipped.values(), ZERO)
+        return {
+            "shipped_pct": _pct(shipped, ordered),
+            "delivered_pct": _pct(delivered, ordered),
+        }
 
     def cancel(self, reason: str, effective_at: datetime) -> None:
         self.require_status({CREATED, APPROVED}, "cancel")
@@ -254,7 +486,10 @@ class SalesOrder(Aggregate):
         everything = self.status == SHIPPED and all(
             s["delivered"] is not None for ref, s in self.shipments.items() if ref != shipment_ref
         )
-        self._delivery_confirmed(shipment_ref, signed_by, proof_ref, everything, effective_at)
+        quantity = sum(shipment["lines"].values(), ZERO)
+        self._delivery_confirmed(
+            shipment_ref, signed_by, proof_ref, quantity, everything, effective_at
+        )
 
     @event("DeliveryConfirmed")
     def _delivery_confirmed(
@@ -262,6 +497,7 @@ class SalesOrder(Aggregate):
         shipment_ref: str,
         signed_by: str,
         proof_ref: str,
+        quantity: Decimal,
         everything_delivered: bool,
         effective_at: datetime,
     ) -> None:
@@ -278,6 +514,20 @@ class SalesOrder(Aggregate):
                 f"cannot {verb} sales order {self.number}: it is {self.status}",
                 rule="sales-order-status",
             )
+
+
+def _pct(part: Decimal, whole: Decimal) -> Decimal:
+    if not whole:
+        return ZERO
+    return (part * 100 / whole).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _require_role(role: str | None, wanted: str, what: str) -> None:
+    if role != wanted:
+        raise RuleViolation(
+            f"{what} is for role {wanted}; this request acts as {role or 'no role'}",
+            rule="approver-role",
+        )
 
 
 def line_amount(line: dict[str, Any], currency: str) -> Decimal:

@@ -165,6 +165,7 @@ class Meta:
     command: str
     at: datetime
     causation_id: str | None = None
+    role: str | None = None  # the role the actor acts in (approvals, manual transitions)
     extra: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -175,5 +176,7 @@ class Meta:
         }
         if self.causation_id:
             stamped["causation_id"] = self.causation_id
+        if self.role:
+            stamped["role"] = self.role
         stamped.update(self.extra)
         return stamped

@@ -1,7 +1,10 @@
-"""Orders read model: one row per sales order, and its timeline of stage transitions.
+"""Orders read model: one row per sales order, and its timeline.
 
-`order_timeline` holds every event of an order with the stage before and after it, who did
-it, when (recorded and effective), and how long the order had been in the stage it left.
+`order_timeline` holds every event of an order with the workflow stage before and after it,
+the fulfilment status after it, who did it (actor and role), when (recorded and effective),
+and — on stage changes — how long the order had been in the stage it left. `sales_orders`
+carries the current stage, its responsible role and SLA due time, which the SLA monitor
+scans, and the shipped and delivered quantities the status percentages come from.
 """
 
 from __future__ import annotations
@@ -12,32 +15,22 @@ from decimal import Decimal
 from typing import Any
 
 from domain.sales_orders import SalesOrder, line_amount
+from domain.sla import SlaBreach
 from projections.base import Index, PositionedEvent, Projection, events_of, meta_of
 from projections.store import Cursor
 
 ORDER_COLUMNS = [
-    "order_id", "number", "customer", "warehouse", "status", "currency", "total",
+    "order_id", "number", "customer", "warehouse", "status", "stage", "stage_role",
+    "awaiting_role", "workflow", "workflow_version", "sla_due_at", "sla_breached_at",
+    "currency", "total", "ordered_qty", "shipped_qty", "delivered_qty",
     "salesperson", "region", "channel", "external_ref", "requested_delivery", "promised_date",
     "version", "created_at", "updated_at", "stage_entered_at",
 ]  # fmt: skip
 TIMELINE_COLUMNS = [
-    "position", "number", "kind", "from_status", "to_status", "actor", "correlation_id",
-    "recorded_at", "effective_at", "seconds_in_previous_stage", "detail",
+    "position", "number", "kind", "from_stage", "to_stage", "status", "actor", "role",
+    "correlation_id", "recorded_at", "effective_at", "seconds_in_previous_stage", "detail",
 ]  # fmt: skip
-
-
-def _next_status(kind: str, e: Any, current: str) -> str:
-    if kind == "Created" or kind == "Amended":
-        return "created"
-    if kind == "Approved":
-        return "approved"
-    if kind == "Cancelled":
-        return "cancelled"
-    if kind == "Shipped":
-        return "shipped" if e.complete else "partially_shipped"
-    if kind == "DeliveryConfirmed" and e.everything_delivered:
-        return "delivered"
-    return current
+TERMINAL_STATUSES = ("cancelled",)
 
 
 def _detail(kind: str, e: Any) -> str:
@@ -47,25 +40,51 @@ def _detail(kind: str, e: Any) -> str:
         return f"shipment {e.shipment_ref} signed by {e.signed_by}"
     if kind == "Cancelled":
         return str(e.reason)
-    if kind == "Approved" and e.short:
-        return "short lines: " + ", ".join(sorted(e.short))
+    if kind == "StockAllocated" and e.short:
+        return "short lines: " + ", ".join(sorted(e.short, key=int))
+    if kind == "Submitted":
+        roles = [level["role"] for level in e.levels]
+        return "approval by " + " then ".join(roles) if roles else "no approval needed"
+    if kind == "ApprovalGiven":
+        return f"level {e.level} approved by {e.role}" + (f": {e.comment}" if e.comment else "")
+    if kind == "Rejected":
+        return f"level {e.level} rejected by {e.role}: {e.comment}"
+    if kind == "StageChanged":
+        due = f", due {e.sla_due_at.isoformat()}" if e.sla_due_at else ""
+        return f"on {e.trigger}, {e.role} responsible{due}" + (
+            f": {e.comment}" if e.comment else ""
+        )
+    if kind == "ShortageRouted":
+        return "; ".join(f"line {r['line_no']} → {r['kind']} {r['document']}" for r in e.routes)
+    if kind == "ProductionProgressed":
+        return f"production {e.production_number} {e.status}"
+    if kind == "Recorded":  # an SLA breach
+        return f"SLA breached in {e.stage} (due {e.due_at.isoformat()}), {e.role} alerted"
     return ""
 
 
 class OrdersProjection(Projection):
-    """`sales_orders` (current state per order) and `order_timeline` (every transition)."""
+    """`sales_orders` (current state per order) and `order_timeline` (every event)."""
 
     name = "orders"
-    event_classes = events_of(
-        SalesOrder, "Created", "Amended", "Approved", "ShortageReserved", "Shipped",
-        "DeliveryConfirmed", "Cancelled",
+    event_classes = (
+        *events_of(
+            SalesOrder, "Created", "Amended", "Submitted", "ApprovalGiven", "Rejected",
+            "StageChanged", "StockAllocated", "ShortageRouted", "ShortageReserved",
+            "ProductionProgressed", "Shipped", "DeliveryConfirmed", "Cancelled",
+        ),
+        *events_of(SlaBreach, "Recorded"),
     )  # fmt: skip
     tables = {
         "sales_orders": (
             "CREATE TABLE IF NOT EXISTS {t} ("
             " order_id TEXT PRIMARY KEY, number TEXT NOT NULL, customer TEXT NOT NULL,"
             " warehouse TEXT NOT NULL,"
-            " status TEXT NOT NULL, currency TEXT NOT NULL, total {dec} NOT NULL,"
+            " status TEXT NOT NULL, stage TEXT NOT NULL, stage_role TEXT NOT NULL,"
+            " awaiting_role TEXT, workflow TEXT NOT NULL, workflow_version INTEGER NOT NULL,"
+            " sla_due_at {ts}, sla_breached_at {ts},"
+            " currency TEXT NOT NULL, total {dec} NOT NULL, ordered_qty {dec} NOT NULL,"
+            " shipped_qty {dec} NOT NULL, delivered_qty {dec} NOT NULL,"
             " salesperson TEXT NOT NULL, region TEXT NOT NULL, channel TEXT NOT NULL,"
             " external_ref TEXT, requested_delivery TEXT, promised_date TEXT,"
             " version INTEGER NOT NULL, created_at {ts}, updated_at {ts}, stage_entered_at {ts})"
@@ -73,7 +92,8 @@ class OrdersProjection(Projection):
         "order_timeline": (
             "CREATE TABLE IF NOT EXISTS {t} ("
             " position {bigint} PRIMARY KEY, number TEXT NOT NULL, kind TEXT NOT NULL,"
-            " from_status TEXT, to_status TEXT NOT NULL, actor TEXT, correlation_id TEXT,"
+            " from_stage TEXT, to_stage TEXT NOT NULL, status TEXT NOT NULL, actor TEXT,"
+            " role TEXT, correlation_id TEXT,"
             " recorded_at {ts} NOT NULL, effective_at {ts} NOT NULL,"
             " seconds_in_previous_stage {dec}, detail TEXT NOT NULL)"
         ),
@@ -81,6 +101,9 @@ class OrdersProjection(Projection):
     indexes = (
         Index("ix_orders_number", "sales_orders", "number", unique=True),
         Index("ix_orders_status", "sales_orders", "status, number"),
+        Index("ix_orders_stage", "sales_orders", "stage, number"),
+        Index("ix_orders_sla_due", "sales_orders", "sla_due_at"),
+        Index("ix_orders_sla_open", "sales_orders", "sla_breached_at, sla_due_at"),
         Index("ix_orders_customer", "sales_orders", "customer, number"),
         Index("ix_timeline_order", "order_timeline", "number, position"),
     )
@@ -88,35 +111,24 @@ class OrdersProjection(Projection):
     def apply(self, cur: Cursor, events: Sequence[PositionedEvent]) -> None:
         if not events:
             return
-        orders = self._load(cur, sorted({str(e.originator_id) for _, e in events}))
+        orders = self._load(cur, sorted({_order_key(e) for _, e in events}))
         timeline: list[tuple[Any, ...]] = []
         for position, e in events:
             kind = type(e).__name__
-            key = str(e.originator_id)
             if kind == "Created":
-                orders[key] = _new_order(e)
-            row = orders[key]
-            # Time in stage runs on recorded time: every event has it, and it only moves on.
-            when: datetime = e.timestamp
-            effective: datetime = getattr(e, "effective_at", None) or e.timestamp
-            before = None if kind == "Created" else row["status"]
-            after = _next_status(kind, e, row["status"])
-            seconds = None
-            if before is not None and after != before:
-                entered = _as_datetime(row["stage_entered_at"])
-                seconds = Decimal(str((when - entered).total_seconds()))
-            if after != before:
-                row["stage_entered_at"] = when
-            if kind == "Amended":
-                amounts = (line_amount(line, row["currency"]) for line in e.lines)
-                row["total"] = sum(amounts, Decimal(0))
-                row["requested_delivery"] = _iso(e.requested_delivery)
-                row["promised_date"] = _iso(e.promised_date)
-            row.update(status=after, version=e.originator_version, updated_at=e.timestamp)
+                orders[str(e.originator_id)] = _new_order(e)
+            row = orders.get(_order_key(e))
+            if row is None:  # an SLA breach of an order this model never saw: nothing to show
+                continue
+            before = None if kind == "Created" else row["stage"]
+            seconds = _fold(row, kind, e)
+            if kind != "Recorded":
+                row.update(version=e.originator_version, updated_at=e.timestamp)
             meta = meta_of(e)
             timeline.append((
-                position, row["number"], kind, before, after, meta.get("actor"),
-                meta.get("correlation_id"), e.timestamp, effective, seconds, _detail(kind, e),
+                position, row["number"], kind, before, row["stage"], row["status"],
+                meta.get("actor"), meta.get("role"), meta.get("correlation_id"), e.timestamp,
+                getattr(e, "effective_at", None) or e.timestamp, seconds, _detail(kind, e),
             ))  # fmt: skip
         rows = [tuple(row[c] for c in ORDER_COLUMNS) for row in orders.values()]
         cur.upsert_rows(self.t("sales_orders"), ORDER_COLUMNS, "order_id", rows)
@@ -136,11 +148,72 @@ class OrdersProjection(Projection):
         return found
 
 
+def _order_key(e: Any) -> str:
+    """SLA breaches are their own aggregates: they name the order they are about."""
+    return str(e.order_id) if type(e).__name__ == "Recorded" else str(e.originator_id)
+
+
+def _fold(row: dict[str, Any], kind: str, e: Any) -> Decimal | None:
+    """Apply one event to an order row; returns seconds spent in the stage it left."""
+    if kind == "StageChanged":
+        # Time in stage runs on recorded time: every event has it, and it only moves on.
+        seconds = Decimal(
+            str((e.timestamp - _as_datetime(row["stage_entered_at"])).total_seconds())
+        )
+        row.update(
+            stage=e.to_stage, stage_role=e.role, sla_due_at=e.sla_due_at,
+            sla_breached_at=None, stage_entered_at=e.timestamp,
+        )  # fmt: skip
+        return seconds
+    if kind == "Amended":
+        row["total"] = sum((line_amount(line, row["currency"]) for line in e.lines), Decimal(0))
+        row["ordered_qty"] = _ordered(e.lines)
+        row["requested_delivery"] = _iso(e.requested_delivery)
+        row["promised_date"] = _iso(e.promised_date)
+        if e.lines_changed:
+            row.update(status="created", awaiting_role=None)
+    elif kind == "Submitted":
+        row["awaiting_role"] = e.levels[0]["role"] if e.levels else None
+    elif kind == "ApprovalGiven":
+        row["awaiting_role"] = e.next_role
+    elif kind == "Rejected":
+        row["awaiting_role"] = None
+    elif kind == "StockAllocated":
+        row["status"] = "approved"
+    elif kind == "Shipped":
+        row["status"] = "shipped" if e.complete else "partially_shipped"
+        row["shipped_qty"] = Decimal(row["shipped_qty"]) + sum(e.quantities.values(), Decimal(0))
+    elif kind == "DeliveryConfirmed":
+        row["delivered_qty"] = Decimal(row["delivered_qty"]) + e.quantity
+        if e.everything_delivered:
+            row["status"] = "delivered"
+    elif kind == "Cancelled":
+        row["status"] = "cancelled"
+    elif kind == "Recorded" and _breaches_current_stage(row, e):
+        row["sla_breached_at"] = e.timestamp
+    return None
+
+
+def _breaches_current_stage(row: dict[str, Any], e: Any) -> bool:
+    """Not a breach of an earlier stay (recorded after the order had moved on)."""
+    due = row["sla_due_at"]
+    return row["stage"] == e.stage and due is not None and _as_datetime(due) == e.due_at
+
+
+def _ordered(lines: list[dict[str, Any]]) -> Decimal:
+    return sum((Decimal(line["quantity"]) for line in lines), Decimal(0))
+
+
 def _new_order(e: Any) -> dict[str, Any]:
     return {
         "order_id": str(e.originator_id), "number": e.number, "customer": e.customer,
-        "warehouse": e.warehouse, "status": "created", "currency": e.currency,
+        "warehouse": e.warehouse, "status": "created", "stage": e.stage,
+        "stage_role": e.stage_role, "awaiting_role": None, "workflow": e.workflow,
+        "workflow_version": e.workflow_version, "sla_due_at": e.sla_due_at,
+        "sla_breached_at": None, "currency": e.currency,
         "total": sum((line_amount(line, e.currency) for line in e.lines), Decimal(0)),
+        "ordered_qty": _ordered(e.lines), "shipped_qty": Decimal(0),
+        "delivered_qty": Decimal(0),
         "salesperson": e.salesperson, "region": e.region, "channel": e.channel,
         "external_ref": e.external_ref, "requested_delivery": _iso(e.requested_delivery),
         "promised_date": _iso(e.promised_date), "version": 1, "created_at": e.timestamp,

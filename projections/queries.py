@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -168,6 +169,14 @@ def list_safety_alerts(cur: Cursor, *, status: str | None) -> list[dict[str, Any
     return rows
 
 
+ORDER_LIST_COLUMNS = (
+    "number, customer, warehouse, status, stage, stage_role, awaiting_role, workflow,"
+    " workflow_version, sla_due_at, sla_breached_at, currency, total, ordered_qty, shipped_qty,"
+    " delivered_qty, salesperson, region, channel, external_ref, requested_delivery,"
+    " promised_date, version, created_at, updated_at, stage_entered_at"
+)
+
+
 def list_sales_orders(
     cur: Cursor,
     *,
@@ -176,15 +185,85 @@ def list_sales_orders(
     salesperson: str | None,
     after: str | None,
     limit: int,
+    stage: str | None = None,
+) -> list[dict[str, Any]]:
+    sql = f"SELECT {ORDER_LIST_COLUMNS} FROM sales_orders"
+    where: list[str] = []
+    params: list[Any] = []
+    filters = (("status", status), ("stage", stage), ("customer", customer),
+               ("salesperson", salesperson))  # fmt: skip
+    for column, value in filters:
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if after:
+        where.append("number > ?")
+        params.append(after)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    rows = cur.execute(sql + " ORDER BY number LIMIT ?", [*params, limit]).fetchdicts()
+    return [_order_row(row) for row in rows]
+
+
+def _order_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Decimals back from text (SQLite) and the status percentages."""
+    for name in ("total", "ordered_qty", "shipped_qty", "delivered_qty"):
+        row[name] = Decimal(row[name])
+    ordered = row["ordered_qty"]
+    for name in ("shipped", "delivered"):
+        part = row[f"{name}_qty"]
+        row[f"{name}_pct"] = (part * 100 / ordered).quantize(Decimal("0.01")) if ordered else 0
+    return row
+
+
+def sla_orders(
+    cur: Cursor, *, now: datetime, at_risk_within: timedelta, limit: int
+) -> list[dict[str, Any]]:
+    """Orders late in their stage, and those due within `at_risk_within`, most overdue
+    first. One range scan of the SLA index: the cost follows the orders listed, not the
+    orders open."""
+    rows = cur.execute(
+        f"SELECT {ORDER_LIST_COLUMNS} FROM sales_orders WHERE sla_due_at <= ?"
+        " ORDER BY sla_due_at, number LIMIT ?",
+        [now + at_risk_within, limit],
+    ).fetchdicts()
+    listed = []
+    for row in rows:
+        due = _aware(row["sla_due_at"])
+        row = _order_row(row)
+        row["sla_state"] = "late" if due <= now else "at_risk"
+        row["overdue_seconds"] = max(0, int((now - due).total_seconds()))
+        listed.append(row)
+    return listed
+
+
+def _aware(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def order_timeline(cur: Cursor, number: str) -> list[dict[str, Any]]:
+    rows = cur.execute(
+        "SELECT position, kind, from_stage, to_stage, status, actor, role, correlation_id,"
+        " recorded_at, effective_at, seconds_in_previous_stage, detail FROM order_timeline"
+        " WHERE number = ? ORDER BY position",
+        (number,),
+    ).fetchdicts()
+    for row in rows:
+        seconds = row["seconds_in_previous_stage"]
+        row["seconds_in_previous_stage"] = None if seconds is None else Decimal(seconds)
+    return rows
+
+
+def list_production_orders(
+    cur: Cursor, *, status: str | None, sales_order: str | None, after: str | None, limit: int
 ) -> list[dict[str, Any]]:
     sql = (
-        "SELECT number, customer, warehouse, status, currency, total, salesperson, region,"
-        " channel, external_ref, requested_delivery, promised_date, version, created_at,"
-        " updated_at, stage_entered_at FROM sales_orders"
+        "SELECT number, sku, warehouse, quantity, produced, status, sales_order, line_no,"
+        " version, created_at, updated_at FROM production_orders"
     )
     where: list[str] = []
     params: list[Any] = []
-    for column, value in (("status", status), ("customer", customer), ("salesperson", salesperson)):
+    for column, value in (("status", status), ("sales_order", sales_order)):
         if value:
             where.append(f"{column} = ?")
             params.append(value)
@@ -195,18 +274,7 @@ def list_sales_orders(
         sql += " WHERE " + " AND ".join(where)
     rows = cur.execute(sql + " ORDER BY number LIMIT ?", [*params, limit]).fetchdicts()
     for row in rows:
-        row["total"] = Decimal(row["total"])
-    return rows
-
-
-def order_timeline(cur: Cursor, number: str) -> list[dict[str, Any]]:
-    rows = cur.execute(
-        "SELECT position, kind, from_status, to_status, actor, correlation_id, recorded_at,"
-        " effective_at, seconds_in_previous_stage, detail FROM order_timeline"
-        " WHERE number = ? ORDER BY position",
-        (number,),
-    ).fetchdicts()
-    for row in rows:
-        seconds = row["seconds_in_previous_stage"]
-        row["seconds_in_previous_stage"] = None if seconds is None else Decimal(seconds)
+        row["quantity"] = Decimal(row["quantity"])
+        if row["produced"] is not None:
+            row["produced"] = Decimal(row["produced"])
     return rows

@@ -72,6 +72,22 @@ def unblock_customer(
     return _set_status(rt, meta, idem, code, body, blocked=False)
 
 
+class FlagsIn(Body):
+    flags: list[Code] = Field(max_length=20)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.put("/{code}/flags")
+def set_customer_flags(
+    code: CodePath, body: FlagsIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
+) -> Response:
+    """Replace the customer's flags (e.g. `credit_watch`), which approval rules can test."""
+    outcome = rt.ledger.set_customer_flags(
+        meta, code_=code, flags=body.flags, reason=body.reason, idempotency=idem
+    )
+    return command_response(outcome)
+
+
 def _set_status(
     rt: Runtime, meta: Meta, idem: IdempotencyClaim | None, code: str, body: StatusIn, *,
     blocked: bool,
@@ -92,6 +108,6 @@ def get_customer(code: CodePath, rt: RuntimeDep) -> Response:
         "shipping_address": customer.shipping_address, "region": customer.region,
         "payment_terms_days": customer.payment_terms_days,
         "credit_limit": customer.credit_limit, "currency": customer.currency,
-        "status": customer.status, "version": customer.version,
+        "status": customer.status, "flags": customer.flags, "version": customer.version,
     }  # fmt: skip
     return json_response(body, headers={"ETag": f'"{customer.version}"'})

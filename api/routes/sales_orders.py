@@ -1,4 +1,4 @@
-"""Sales orders: take, amend, approve (reserve stock per line), cancel."""
+"""Sales orders: take, amend, submit, approve or reject, move, cancel, ship, sign off."""
 
 from __future__ import annotations
 
@@ -70,6 +70,22 @@ class DecisionIn(Body):
     effective_at: AwareDatetime | None = None
 
 
+class ApprovalIn(Body):
+    comment: str = Field("", max_length=2000)
+    effective_at: AwareDatetime | None = None
+
+
+class RejectionIn(Body):
+    comment: str = Field(min_length=1, max_length=2000)
+    effective_at: AwareDatetime | None = None
+
+
+class TransitionIn(Body):
+    to_stage: Code
+    comment: str = Field("", max_length=2000)
+    effective_at: AwareDatetime | None = None
+
+
 class ShipmentLineIn(Body):
     line_no: int = Field(ge=1, le=500)
     quantity: ExactDecimal
@@ -111,6 +127,18 @@ def _view(order: SalesOrder) -> dict[str, Any]:
         "requested_delivery": order.requested_delivery, "promised_date": order.promised_date,
         "salesperson": order.salesperson, "region": order.region, "channel": order.channel,
         "external_ref": order.external_ref, "version": order.version,
+        "stage": order.stage, "stage_role": order.stage_role, "sla_due_at": order.sla_due_at,
+        "workflow": {"name": order.workflow, "version": order.workflow_version},
+        "approval": {
+            "submitted": order.submitted, "levels": order.levels, "approvals": order.approvals,
+            "awaiting_role": order.current_level("approve")[1]["role"]
+            if order.awaiting_approval else None,
+        },
+        "production": [{"number": n, **made} for n, made in sorted(order.production.items())],
+        "requisitions": [
+            {"number": n, "line_no": line} for n, line in sorted(order.requisitions.items())
+        ],
+        **order.progress(),
     }  # fmt: skip
 
 
@@ -137,18 +165,20 @@ def list_sales_orders(
     rt: RuntimeDep,
     status: Literal["created", "approved", "partially_shipped", "shipped", "delivered", "cancelled"]
     | None = None,
+    stage: CodeQuery = None,
     customer: CodeQuery = None,
     salesperson: Annotated[str | None, Query(max_length=64)] = None,
     after: CodeQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     min_position: MinPosition = None,
 ) -> Response:
-    """List orders (from the orders read model), by status, customer or salesperson."""
+    """List orders (from the orders read model), by status, stage, customer or salesperson;
+    each with its stage, SLA due time and shipped/delivered percentages."""
     wait_for_position(rt, min_position, "orders")
     with rt.store.read() as cur:
         rows = queries.list_sales_orders(
             cur, status=status, customer=customer, salesperson=salesperson, after=after,
-            limit=limit,
+            limit=limit, stage=stage,
         )  # fmt: skip
     next_cursor = rows[-1]["number"] if len(rows) == limit else None
     return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
@@ -165,6 +195,36 @@ def sales_order_timeline(
     if not rows:
         raise ApiError(404, f"no timeline for sales order {number!r}", "not-found")
     return json_response({"number": number, "items": [to_json_ready(r) for r in rows]})
+
+
+@router.get("/{number}/status")
+def sales_order_status(number: CodePath, rt: RuntimeDep) -> Response:
+    """Where the order stands, for sales and for the customer: stage, promised date,
+    shipped/delivered percentages, shipments with tracking, and the stage history."""
+    order = rt.ledger.sales_order(number)
+    flow = rt.ledger.workflow_definition(order.workflow).workflow(order.workflow_version)
+    with rt.store.read() as cur:
+        history = [
+            {"stage": row["to_stage"], "from_stage": row["from_stage"],
+             "at": row["recorded_at"], "actor": row["actor"],
+             "seconds_in_previous_stage": row["seconds_in_previous_stage"]}
+            for row in queries.order_timeline(cur, number)
+            if row["kind"] in ("Created", "StageChanged")
+        ]  # fmt: skip
+    view = {
+        "number": order.number, "customer": order.customer, "status": order.status,
+        "stage": order.stage, "stage_label": flow.stage(order.stage)["label"],
+        "promised_date": order.promised_date, "requested_delivery": order.requested_delivery,
+        **order.progress(),
+        "shipments": [
+            {"shipment_ref": ref, "carrier": sent["carrier"],
+             "tracking_number": sent["tracking_number"], "shipped_at": sent["shipped_at"],
+             "delivered": sent["delivered"]}
+            for ref, sent in order.shipments.items()
+        ],
+        "history": [to_json_ready(step) for step in history],
+    }  # fmt: skip
+    return json_response(view, headers={"ETag": f'"{order.version}"'})
 
 
 @router.get("/{number}")
@@ -189,15 +249,57 @@ def amend_sales_order(
     return command_response(outcome)
 
 
-@router.post("/{number}/approve")
-def approve_sales_order(
+@router.post("/{number}/submit")
+def submit_sales_order(
     number: CodePath, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep, version: IfMatchDep,
     body: DecisionIn | None = None,
 ) -> Response:  # fmt: skip
-    """Approve: every line is reserved in full or recorded short, atomically."""
-    outcome = rt.ledger.approve_sales_order(
+    """Send for approval: the approval rules decide the levels; with none, the order is
+    approved at once and every line reserved in full or routed to production/purchase."""
+    outcome = rt.ledger.submit_sales_order(
         meta, number=number, expected_version=version,
         effective_at=body.effective_at if body else None, idempotency=idem,
+    )  # fmt: skip
+    return command_response(outcome)
+
+
+@router.post("/{number}/approve")
+def approve_sales_order(
+    number: CodePath, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep, version: IfMatchDep,
+    body: ApprovalIn | None = None,
+) -> Response:  # fmt: skip
+    """Approve the level waiting on the caller's role (X-Role); the last level reserves
+    every line in full or routes it, atomically."""
+    outcome = rt.ledger.approve_sales_order(
+        meta, number=number, comment=body.comment if body else "", expected_version=version,
+        effective_at=body.effective_at if body else None, idempotency=idem,
+    )  # fmt: skip
+    return command_response(outcome)
+
+
+@router.post("/{number}/reject")
+def reject_sales_order(
+    number: CodePath, body: RejectionIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
+    version: IfMatchDep,
+) -> Response:  # fmt: skip
+    """Send the order back to its salesperson with a comment."""
+    outcome = rt.ledger.reject_sales_order(
+        meta, number=number, comment=body.comment, expected_version=version,
+        effective_at=body.effective_at, idempotency=idem,
+    )  # fmt: skip
+    return command_response(outcome)
+
+
+@router.post("/{number}/transitions")
+def transition_sales_order(
+    number: CodePath, body: TransitionIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
+    version: IfMatchDep,
+) -> Response:  # fmt: skip
+    """Move the order by hand along a manual transition of its workflow (e.g. delivered →
+    completed), as one of the transition's roles."""
+    outcome = rt.ledger.transition_sales_order(
+        meta, number=number, to_stage=body.to_stage, comment=body.comment,
+        expected_version=version, effective_at=body.effective_at, idempotency=idem,
     )  # fmt: skip
     return command_response(outcome)
 
