@@ -1,0 +1,206 @@
+"""Notification outbox: what to tell whom about an event, written exactly once per event.
+
+The outbox is an ordinary projection: its rows are written in the same transaction as its
+tracking position, so each event yields its notifications exactly once, and a rebuild yields
+the same rows under the same ids. Whether a notification was *sent* is not the projection's
+business: that is `notification_delivery` (`projections/deliveries.py`), a table no projection
+owns, so a rebuild never makes anything be sent again.
+
+A notification kind is one function from an event to a `Notice` (see `KINDS`); the projection
+addresses the notice to each of its e-mail recipients and to every webhook subscribed to the
+kind, one outbox row per (event, kind, channel, recipient).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from domain.sales_orders import SalesOrder
+from projections.base import PositionedEvent, Projection, events_of
+from projections.deliveries import Delivery, queue_deliveries
+from projections.directory import DIRECTORY_EVENTS, Directory, load_directory
+from projections.store import Cursor
+
+OUTBOX_COLUMNS = [
+    "notification_id", "position", "kind", "channel", "recipient", "order_number", "subject",
+    "body", "payload", "created_at",
+]  # fmt: skip
+EMAIL, WEBHOOK = "email", "webhook"
+KIND_PATTERN = r"^[a-z][a-z0-9_.]{0,63}$"
+ID_PATTERN = r"^[0-9]{1,19}-[a-z][a-z0-9_.]{0,63}-[a-z]{1,16}-[0-9a-f]{16}$"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A receiver of the kinds it subscribed to (its secret stays with the dispatcher)."""
+
+    url: str
+    events: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Recipients that are configuration, not events: role mailboxes and webhooks."""
+
+    roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    webhooks: tuple[Webhook, ...] = ()
+
+    def subscribers(self, kind: str) -> list[str]:
+        return list(dict.fromkeys(hook.url for hook in self.webhooks if kind in hook.events))
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One event told once: the same text to every e-mail recipient, the payload to webhooks."""
+
+    subject: str
+    body: str
+    payload: dict[str, Any]
+    emails: tuple[str, ...] = ()
+    order_number: str | None = None
+
+
+Build = Callable[[Any, Directory], Notice | None]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A notification kind: its name (what webhooks subscribe to), the event, the builder."""
+
+    name: str
+    event_class: type
+    build: Build
+
+    def __post_init__(self) -> None:
+        if not re.match(KIND_PATTERN, self.name):
+            raise ValueError(f"kind {self.name!r}: lower-case letters, digits, '_' and '.'")
+
+
+def notification_id(position: int, kind: str, channel: str, recipient: str) -> str:
+    """Stable across rebuilds; URL- and Message-ID-safe, and no address inside it."""
+    digest = hashlib.sha256(recipient.encode()).hexdigest()[:16]
+    return f"{position}-{kind}-{channel}-{digest}"
+
+
+def role_notice(
+    directory: Directory, role: str, subject: str, body: str, payload: dict[str, Any],
+    order_number: str | None = None,
+) -> Notice:  # fmt: skip
+    """A notice to every address configured for `role` (none configured: webhooks only)."""
+    return Notice(subject, body, payload, directory.role_emails(role), order_number)
+
+
+def order_shipped(e: Any, directory: Directory) -> Notice | None:
+    """The customer's contacts learn carrier, tracking number and what left."""
+    order = directory.order(e.originator_id)
+    if order is None:
+        return None
+    lines = [
+        {"line_no": int(no), "sku": order.sku(no), "quantity": _text(qty)}
+        for no, qty in sorted(e.quantities.items(), key=lambda item: int(item[0]))
+    ]
+    payload = {
+        "order_number": order.number, "customer": order.customer,
+        "shipment_ref": e.shipment_ref, "carrier": e.carrier,
+        "tracking_number": e.tracking_number, "complete": e.complete,
+        "shipped_at": e.effective_at.isoformat(), "lines": lines,
+    }  # fmt: skip
+    listed = "\n".join(f"  line {x['line_no']}: {x['quantity']} × {x['sku']}" for x in lines)
+    body = (
+        f"Your order {order.number} has shipped{'' if e.complete else ' in part'}.\n\n"
+        f"Carrier: {e.carrier}\nTracking number: {e.tracking_number}\n"
+        f"Shipment: {e.shipment_ref}\n\nShipped:\n{listed}\n"
+    )
+    subject = f"Order {order.number} shipped with {e.carrier}, tracking {e.tracking_number}"
+    emails = directory.customer_emails(order.customer)
+    return Notice(subject, body, payload, emails, order.number)
+
+
+(SHIPPED,) = events_of(SalesOrder, "Shipped")
+KINDS: tuple[Kind, ...] = (Kind("order.shipped", SHIPPED, order_shipped),)
+
+
+class OutboxProjection(Projection):
+    """`notification_outbox` (one row per notification) and the lookups it addresses with."""
+
+    name = "outbox"
+    event_classes = tuple(dict.fromkeys([*DIRECTORY_EVENTS, *(k.event_class for k in KINDS)]))
+    tables = {
+        "notification_outbox": (
+            "CREATE TABLE IF NOT EXISTS {t} ("
+            " notification_id TEXT PRIMARY KEY, position {bigint} NOT NULL, kind TEXT NOT NULL,"
+            " channel TEXT NOT NULL, recipient TEXT NOT NULL, order_number TEXT,"
+            " subject TEXT NOT NULL, body TEXT NOT NULL, payload TEXT NOT NULL,"
+            " created_at {ts} NOT NULL)"
+        ),
+        "outbox_customers": (
+            "CREATE TABLE IF NOT EXISTS {t} (code TEXT PRIMARY KEY, emails TEXT NOT NULL)"
+        ),
+        "outbox_orders": (
+            "CREATE TABLE IF NOT EXISTS {t} ("
+            " order_id TEXT PRIMARY KEY, number TEXT NOT NULL, customer TEXT NOT NULL,"
+            " lines TEXT NOT NULL)"
+        ),
+    }
+
+    def __init__(self, routing: Routing | None = None, suffix: str = "") -> None:
+        super().__init__(suffix)
+        self.routing = routing or Routing()
+        self.kinds: dict[type, list[Kind]] = {}
+        for kind in KINDS:
+            self.kinds.setdefault(kind.event_class, []).append(kind)
+
+    def with_suffix(self, suffix: str) -> Projection:
+        return OutboxProjection(self.routing, suffix)
+
+    def apply(self, cur: Cursor, events: Sequence[PositionedEvent]) -> None:
+        if not events:
+            return
+        tables = (self.t("outbox_customers"), self.t("outbox_orders"))
+        directory = load_directory(cur, tables, events, self.routing.roles)
+        rows: list[tuple[Any, ...]] = []
+        deliveries: list[Delivery] = []
+        for position, e in events:
+            directory.record(e)
+            for kind in self.kinds.get(type(e), ()):
+                notice = kind.build(e, directory)
+                if notice is not None:
+                    self._address(position, kind.name, notice, e.timestamp, rows, deliveries)
+        directory.save(cur)
+        cur.insert_rows(self.t("notification_outbox"), OUTBOX_COLUMNS, rows)
+        queue_deliveries(cur, deliveries, processed_up_to=self._live_position(cur))
+
+    def _address(
+        self, position: int, kind: str, notice: Notice, at: Any, rows: list[tuple[Any, ...]],
+        deliveries: list[Delivery],
+    ) -> None:  # fmt: skip
+        payload = orjson.dumps(notice.payload).decode()
+        recipients = [(EMAIL, a) for a in dict.fromkeys(notice.emails)]
+        recipients += [(WEBHOOK, url) for url in self.routing.subscribers(kind)]
+        for channel, recipient in recipients:
+            key = notification_id(position, kind, channel, recipient)
+            rows.append((
+                key, position, kind, channel, recipient, notice.order_number, notice.subject,
+                notice.body, payload, at,
+            ))  # fmt: skip
+            deliveries.append(Delivery(key, channel, position, at))
+
+    def _live_position(self, cur: Cursor) -> int:
+        """How far the live outbox got: a rebuild (shadow tables) may meet events the live
+        projection already addressed. A notification it makes for those that the live one did
+        not (a webhook or role member added since) is history, and is never sent."""
+        found = cur.execute(
+            "SELECT position FROM projection_tracking WHERE name = ?", (self.name,)
+        ).fetchone()
+        return int(found[0]) if found else 0
+
+
+def _text(quantity: Any) -> str:
+    text = format(quantity.normalize(), "f")
+    return "0" if text in ("-0", "") else text
