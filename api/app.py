@@ -14,6 +14,7 @@ from api.routes import (
     customers,
     health,
     inventory,
+    notifications,
     products,
     purchase_orders,
     reservations,
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.middleware("http")(_guard_bodies(settings.max_body_bytes))
     for module in (
         products, warehouses, customers, purchase_orders, sales_orders, stock, reservations,
-        inventory, health,
+        inventory, notifications, health,
     ):  # fmt: skip
         app.include_router(module.router)
     return app
