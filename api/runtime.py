@@ -107,7 +107,7 @@ def open_runtime(
             poll_interval=settings.projection_poll_seconds,
         )
         with store.transaction() as cur:
-            create_delivery_tables(cur)
+            create_delivery_tables(cur, ledger.head())
         runner.setup()
     ledger.save_listeners.append(runner.wake)
     if settings.run_projections if start_projections is None else start_projections:

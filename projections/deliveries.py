@@ -21,7 +21,7 @@ from typing import Any
 from projections.store import Cursor
 
 PENDING, DELIVERED, FAILED, SKIPPED = "pending", "delivered", "failed", "skipped"
-HISTORY = "not sent: the event came before this recipient was configured (found by a rebuild)"
+HISTORY = "not sent: the event is older than notifications to this recipient"
 DDL = (
     "CREATE TABLE IF NOT EXISTS notification_delivery ("
     " notification_id TEXT PRIMARY KEY, channel TEXT NOT NULL, position {bigint} NOT NULL,"
@@ -31,6 +31,8 @@ DDL = (
     " updated_at {ts} NOT NULL)",
     "CREATE INDEX IF NOT EXISTS ix_delivery_due ON notification_delivery (status, next_attempt_at)",
     "CREATE INDEX IF NOT EXISTS ix_delivery_claim ON notification_delivery (claimed_by)",
+    "CREATE TABLE IF NOT EXISTS notification_horizon ("
+    " name TEXT PRIMARY KEY, position {bigint} NOT NULL)",
     "CREATE TABLE IF NOT EXISTS notification_attempts ("
     " notification_id TEXT NOT NULL, attempt INTEGER NOT NULL, at {ts} NOT NULL,"
     " outcome TEXT NOT NULL, http_status INTEGER, error TEXT,"
@@ -42,9 +44,27 @@ CLAIMED_FIELDS = (
 )
 
 
-def create_delivery_tables(cur: Cursor) -> None:
+def create_delivery_tables(cur: Cursor, head: int) -> None:
+    """The delivery tables, and the horizon: the log head when they were first made.
+
+    A ledger that had a history before it had notifications does not tell its customers
+    about every old shipment: events up to the horizon are addressed, never sent.
+    """
     for statement in DDL:
         cur.ddl(statement)
+    cur.execute(
+        "INSERT INTO notification_horizon (name, position) VALUES ('outbox', ?)"
+        " ON CONFLICT (name) DO NOTHING",
+        (head,),
+    )
+
+
+def history_up_to(cur: Cursor, live_position: int) -> int:
+    """Events up to here are history: the horizon, or what the live outbox already addressed
+    (a rebuild meeting those with a recipient added since must not send them)."""
+    found = cur.execute("SELECT position FROM notification_horizon WHERE name = 'outbox'")
+    row = found.fetchone()
+    return max(live_position, int(row[0]) if row else 0)
 
 
 @dataclass(frozen=True)
@@ -57,15 +77,12 @@ class Delivery:
     at: datetime
 
 
-def queue_deliveries(cur: Cursor, deliveries: Sequence[Delivery], processed_up_to: int) -> None:
+def queue_deliveries(cur: Cursor, deliveries: Sequence[Delivery], history: int) -> None:
     """Pending state for new ids; ids already known keep theirs (a rebuild sends nothing).
-
-    A new id for an event at or before `processed_up_to` (the live outbox already addressed
-    that event, without this recipient) is recorded as skipped: history is not sent.
-    """
+    A new id for an event at or before `history` is recorded as skipped, never sent."""
     rows = [
         (d.notification_id, d.channel, d.position,
-         *((SKIPPED, HISTORY) if d.position <= processed_up_to else (PENDING, None)),
+         *((SKIPPED, HISTORY) if d.position <= history else (PENDING, None)),
          d.at, d.at)
         for d in deliveries
     ]  # fmt: skip

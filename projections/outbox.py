@@ -22,8 +22,8 @@ from typing import Any
 import orjson
 
 from domain.sales_orders import SalesOrder
-from projections.base import PositionedEvent, Projection, events_of
-from projections.deliveries import Delivery, queue_deliveries
+from projections.base import Index, PositionedEvent, Projection, events_of
+from projections.deliveries import Delivery, history_up_to, queue_deliveries
 from projections.directory import DIRECTORY_EVENTS, Directory, load_directory
 from projections.store import Cursor
 
@@ -148,6 +148,10 @@ class OutboxProjection(Projection):
             " lines TEXT NOT NULL)"
         ),
     }
+    indexes = (
+        Index("ix_outbox_position", "notification_outbox", "position, notification_id"),
+        Index("ix_outbox_order", "notification_outbox", "order_number, position"),
+    )
 
     def __init__(self, routing: Routing | None = None, suffix: str = "") -> None:
         super().__init__(suffix)
@@ -174,7 +178,7 @@ class OutboxProjection(Projection):
                     self._address(position, kind.name, notice, e.timestamp, rows, deliveries)
         directory.save(cur)
         cur.insert_rows(self.t("notification_outbox"), OUTBOX_COLUMNS, rows)
-        queue_deliveries(cur, deliveries, processed_up_to=self._live_position(cur))
+        queue_deliveries(cur, deliveries, history_up_to(cur, self._live_position(cur)))
 
     def _address(
         self, position: int, kind: str, notice: Notice, at: Any, rows: list[tuple[Any, ...]],
@@ -192,9 +196,7 @@ class OutboxProjection(Projection):
             deliveries.append(Delivery(key, channel, position, at))
 
     def _live_position(self, cur: Cursor) -> int:
-        """How far the live outbox got: a rebuild (shadow tables) may meet events the live
-        projection already addressed. A notification it makes for those that the live one did
-        not (a webhook or role member added since) is history, and is never sent."""
+        """How far the live outbox got (a rebuild fills shadow tables behind it)."""
         found = cur.execute(
             "SELECT position FROM projection_tracking WHERE name = ?", (self.name,)
         ).fetchone()
