@@ -14,6 +14,7 @@ from api.routes import (
     customers,
     health,
     inventory,
+    notifications,
     production,
     products,
     purchase_orders,
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.middleware("http")(_guard_bodies(settings.max_body_bytes))
     for module in (
         products, warehouses, customers, purchase_orders, sales_orders, production, workflows,
-        sla, stock, reservations, inventory, health,
+        sla, stock, reservations, inventory, notifications, health,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

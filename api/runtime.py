@@ -6,12 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from api.notifier import Dispatcher
 from api.settings import Settings
 from domain.ledger import Ledger
 from projections.base import Projection
 from projections.catalog import CatalogProjection
+from projections.deliveries import create_delivery_tables
 from projections.inventory import InventoryProjection
 from projections.orders import OrdersProjection
+from projections.outbox import OutboxProjection, Routing, Webhook
 from projections.production import ProductionProjection
 from projections.purchasing import PurchasingProjection
 from projections.runner import ProjectionRunner
@@ -29,15 +32,17 @@ class Runtime:
     store: ViewStore
     runner: ProjectionRunner
     sla: SlaMonitor
+    dispatcher: Dispatcher
 
     def close(self) -> None:
         self.sla.stop()
+        self.dispatcher.close()
         self.runner.stop()
         self.store.close()
         self.ledger.close()
 
 
-def read_models(ledger: Ledger | None) -> list[Projection]:
+def read_models(ledger: Ledger | None, routing: Routing | None = None) -> list[Projection]:
     """Every projection, in the order the runner serves them."""
     return [
         CatalogProjection(),
@@ -46,7 +51,16 @@ def read_models(ledger: Ledger | None) -> list[Projection]:
         OrdersProjection(),
         ProductionProjection(),
         SafetyStockFollower(ledger),
+        OutboxProjection(routing),
     ]
+
+
+def notification_routing(settings: Settings) -> Routing:
+    """Role mailboxes and webhook subscriptions, as the outbox addresses them."""
+    return Routing(
+        roles={role: tuple(emails) for role, emails in settings.role_emails.items()},
+        webhooks=tuple(Webhook(h.url, frozenset(h.events)) for h in settings.webhooks),
+    )
 
 
 def build_store(settings: Settings) -> ViewStore:
@@ -74,7 +88,17 @@ def schema_lock(settings: Settings) -> Iterator[None]:
             connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
-def open_runtime(settings: Settings, *, start_projections: bool | None = None) -> Runtime:
+def open_runtime(
+    settings: Settings,
+    *,
+    start_projections: bool | None = None,
+    start_notifications: bool | None = None,
+) -> Runtime:
+    """The running system; background workers start as the settings say, unless told.
+
+    Notifications go out only where workers run: by default not from a process that was
+    asked not to run projections (the CLI's one-off commands, tests that drive the runner).
+    """
     with schema_lock(settings):
         if settings.is_postgres:
             PostgresViewStore.ensure_schema(settings.postgres_conninfo(), settings.events_schema)
@@ -83,14 +107,21 @@ def open_runtime(settings: Settings, *, start_projections: bool | None = None) -
         runner = ProjectionRunner(
             ledger,
             store,
-            read_models(ledger),
+            read_models(ledger, notification_routing(settings)),
             page_size=settings.projection_page_size,
             poll_interval=settings.projection_poll_seconds,
         )
+        with store.transaction() as cur:
+            create_delivery_tables(cur, ledger.head())
         runner.setup()
     ledger.save_listeners.append(runner.wake)
     sla = SlaMonitor(ledger, store, interval=settings.sla_scan_seconds)
     if settings.run_projections if start_projections is None else start_projections:
         runner.start()
         sla.start()
-    return Runtime(settings, ledger, store, runner, sla)
+    dispatcher = Dispatcher.from_settings(store, settings)
+    if start_notifications is None:
+        start_notifications = settings.run_notifications and start_projections is not False
+    if start_notifications:
+        dispatcher.start()
+    return Runtime(settings, ledger, store, runner, sla, dispatcher)

@@ -6,8 +6,16 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WebhookSubscription(BaseModel):
+    """One receiver: the notification kinds it wants, and the secret its bodies are signed with."""
+
+    url: str = Field(pattern=r"^https?://")
+    secret: SecretStr
+    events: list[str] = Field(min_length=1)
 
 
 class Settings(BaseSettings):
@@ -36,6 +44,24 @@ class Settings(BaseSettings):
     sla_scan_seconds: float = Field(
         60.0, gt=0, description="How often the SLA monitor looks for orders late in a stage"
     )
+    run_notifications: bool = Field(True, description="Send outbox notifications from the API")
+    role_emails: dict[str, list[str]] = Field(
+        default_factory=dict, description='JSON: role → addresses, {"sales_director": ["…"]}'
+    )
+    webhooks: list[WebhookSubscription] = Field(
+        default_factory=list, description='JSON: [{"url", "secret", "events": ["order.shipped"]}]'
+    )
+    smtp_host: str | None = Field(None, description="No host: e-mails wait, pending")
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "orderledger@localhost"
+    notify_backoff_seconds: float = Field(30.0, gt=0, description="First retry delay; doubles")
+    notify_backoff_max_seconds: float = Field(3600.0, gt=0)
+    notify_max_attempts: int = Field(8, ge=1)
+    notify_timeout_seconds: float = Field(10.0, gt=0, description="Per SMTP or HTTP exchange")
+    notify_poll_seconds: float = Field(1.0, gt=0)
 
     @property
     def is_postgres(self) -> bool:
