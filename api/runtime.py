@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from api.settings import Settings
 from domain.ledger import Ledger
@@ -26,8 +27,12 @@ class Runtime:
     ledger: Ledger
     store: ViewStore
     runner: ProjectionRunner
+    # Set when the system starts shutting down: live streams never finish on their own,
+    # and servers wait for open responses before they stop.
+    closing: threading.Event = field(default_factory=threading.Event)
 
     def close(self) -> None:
+        self.closing.set()
         self.runner.stop()
         self.store.close()
         self.ledger.close()
