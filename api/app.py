@@ -14,6 +14,7 @@ from api.routes import (
     customers,
     health,
     inventory,
+    order_stream,
     products,
     purchase_orders,
     reservations,
@@ -53,8 +54,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_error_handlers(app)
     app.middleware("http")(_guard_bodies(settings.max_body_bytes))
     for module in (
-        products, warehouses, customers, purchase_orders, sales_orders, stock, reservations,
-        inventory, health,
+        products, warehouses, customers, purchase_orders, sales_orders, order_stream, stock,
+        reservations, inventory, health,
     ):  # fmt: skip
         app.include_router(module.router)
     return app
