@@ -15,6 +15,7 @@ from api.routes import (
     health,
     inventory,
     notifications,
+    order_stream,
     production,
     products,
     purchase_orders,
@@ -58,8 +59,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_error_handlers(app)
     app.middleware("http")(_guard_bodies(settings.max_body_bytes))
     for module in (
-        products, warehouses, customers, purchase_orders, sales_orders, production, workflows,
-        sla, stock, reservations, inventory, notifications, health,
+        products, warehouses, customers, purchase_orders, sales_orders, order_stream,
+        production, workflows, sla, stock, reservations, inventory, notifications, health,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Annotated
 
 import typer
@@ -61,6 +61,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.server import LedgerServer
 
     settings = Settings()
     bind_host, bind_port = host or settings.host, port or settings.port
@@ -70,9 +71,14 @@ def serve(
         console.print(
             f"OrderLedger on [bold]http://{bind_host}:{bind_port}[/bold]  (API docs: http://{bind_host}:{bind_port}/docs)"
         )
-        uvicorn.run(
-            create_app(settings, runtime=opened), host=bind_host, port=bind_port, log_level="info"
-        )
+        app = create_app(settings, runtime=opened)
+        config = uvicorn.Config(app, host=bind_host, port=bind_port, log_level="info")
+        server = LedgerServer(config, opened)
+        # uvicorn re-raises Ctrl-C once it has shut down; uvicorn.run swallows it too.
+        with suppress(KeyboardInterrupt):
+            server.run()
+        if not server.started:  # the port is taken, say: uvicorn has logged why
+            raise typer.Exit(3)
 
 
 @cli.command()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from api.notifier import Dispatcher
 from api.settings import Settings
@@ -33,8 +34,12 @@ class Runtime:
     runner: ProjectionRunner
     sla: SlaMonitor
     dispatcher: Dispatcher
+    # Set when the system starts shutting down: live streams never finish on their own,
+    # and servers wait for open responses before they stop.
+    closing: threading.Event = field(default_factory=threading.Event)
 
     def close(self) -> None:
+        self.closing.set()
         self.sla.stop()
         self.dispatcher.close()
         self.runner.stop()

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     projection_poll_seconds: float = 0.5
     run_projections: bool = Field(True, description="Run projection workers inside the API")
     read_your_writes_timeout: float = 5.0
+    sse_heartbeat_seconds: float = Field(
+        15.0, gt=0, description="Seconds a live stream may stay silent before a keep-alive"
+    )
     postgres_pool_size: int = 10
     max_body_bytes: int = 1_000_000
     aggregate_cache_size: int = 20_000

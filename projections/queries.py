@@ -278,3 +278,26 @@ def list_production_orders(
         if row["produced"] is not None:
             row["produced"] = Decimal(row["produced"])
     return rows
+
+
+def order_changes(cur: Cursor, number: str, *, after: int, limit: int) -> list[dict[str, Any]]:
+    """The order's timeline rows after `after`, every column: live pages show whatever the
+    read model records, including columns added to it later."""
+    rows = cur.execute(
+        "SELECT * FROM order_timeline WHERE number = ? AND position > ? ORDER BY position LIMIT ?",
+        (number, after, limit),
+    ).fetchdicts()
+    return [_timeline_step(row) for row in rows]
+
+
+def order_status(cur: Cursor, number: str) -> str | None:
+    found = cur.execute("SELECT status FROM sales_orders WHERE number = ?", (number,)).fetchone()
+    return None if found is None else str(found[0])
+
+
+def _timeline_step(row: dict[str, Any]) -> dict[str, Any]:
+    """SQLite keeps the stage time as text: the same exact decimal on both stores."""
+    seconds = row.get("seconds_in_previous_stage")
+    if seconds is not None:
+        row["seconds_in_previous_stage"] = Decimal(seconds)
+    return row

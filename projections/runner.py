@@ -71,6 +71,10 @@ class ProjectionRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._progress = threading.Condition()
+        # Called as listener(name, position) on the runner's thread after each committed
+        # page, so waiters elsewhere (live streams on an event loop) need not poll the store.
+        # A listener must only hand the news on, never block.
+        self.progress_listeners: list[Callable[[str, int], None]] = []
         self._thread: threading.Thread | None = None
         self._executor: ThreadPoolExecutor | None = None
         self.last_error: BaseException | None = None
@@ -167,9 +171,17 @@ class ProjectionRunner:
                 return False
             projection.apply(cur, page.events)
             self._record_position(cur, name, page.last)
+        self._announce(name, page.last)
+        return True
+
+    def _announce(self, name: str, position: int) -> None:
         with self._progress:
             self._progress.notify_all()
-        return True
+        for listener in tuple(self.progress_listeners):  # listeners may leave meanwhile
+            try:
+                listener(name, position)
+            except Exception:  # the page is committed: a listener's fault must not undo that
+                log.exception("progress listener failed after %s reached %s", name, position)
 
     def _locked_position(self, cur: Cursor, name: str) -> int:
         sql = (

@@ -11,7 +11,6 @@ from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
     JSONTranscoder,
-    TranscodingNotRegisteredError,
     UUIDAsHex,
 )
 from hypothesis import given
@@ -49,6 +48,7 @@ values = st.recursive(
 
 
 def outcome(transcoder: JSONTranscoder, data: bytes) -> Any:
+    """What decoding gives, or the kind of error it fails with: both must agree."""
     try:
         return transcoder.decode(data)
     except (TranscodingNotRegisteredError, TypeError) as error:  # both refuse alike
