@@ -47,6 +47,12 @@ A = TypeVar("A", bound=Aggregate)
 MAX_ATTEMPTS = 40
 
 
+class RecheckOnFreshReads(Exception):
+    """Raised by a decision that must not rest on this process's cached aggregates: one
+    that leaves an aggregate it judged unwritten (a line decided short), so no version
+    check would catch a stale copy."""
+
+
 @dataclass(frozen=True)
 class IdempotencyClaim:
     """An Idempotency-Key and a hash of the request it came with."""
@@ -157,6 +163,9 @@ class LedgerBase(Application[UUID]):
             self._attempt.loaded = {}
             try:
                 decision = decide()
+            except RecheckOnFreshReads:
+                self._forget_used()
+                continue
             except DomainError:
                 replay = self._replay(idempotency)
                 if replay is not None:
@@ -224,6 +233,12 @@ class LedgerBase(Application[UUID]):
         if loaded is not None:
             loaded[aggregate_id] = found
         return found
+
+    def confirm_on_fresh_reads(self) -> None:
+        """Decide again on fresh reads if this attempt trusted cached copies (see
+        `RecheckOnFreshReads`); on a fresh attempt, do nothing."""
+        if getattr(self._attempt, "trusting", False):
+            raise RecheckOnFreshReads
 
     def _hold(self, aggregate: A) -> A:
         """A new aggregate this decision creates: later steps load this same object."""

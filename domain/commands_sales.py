@@ -406,8 +406,11 @@ class SalesCommands(LedgerBase):
                     f"no short line of {number} can be covered from stock yet",
                     rule="shortage-not-covered",
                 )
+            if len(reserved) < len(order.short):
+                self.confirm_on_fresh_reads()  # what stays short must not rest on a stale copy
             order.reserve_shortages(reserved, when)
             touched: list[Aggregate] = [item for item in items.values() if item.pending_events]
+            touched += self._close_covered_requisitions(order, when)
             if not order.short:
                 touched += self._advance(order, self._workflow_of(order), "stock_covered", when)
             return Decision([order, *_unique(touched)], _order_result(order))
@@ -600,6 +603,8 @@ class SalesCommands(LedgerBase):
                 reserved[line["line_no"]] = qty
             else:  # routed to production or purchasing, never silently dropped
                 short[line["line_no"]] = qty
+        if short:
+            self.confirm_on_fresh_reads()  # "short" must not rest on a stale cached item
         order.allocate(reserved, short, when)
         return [item for item in items.values() if item.pending_events]
 
@@ -665,6 +670,20 @@ class SalesCommands(LedgerBase):
                 requisition.close(None, why)
                 touched.append(requisition)
         return touched
+
+    def _close_covered_requisitions(self, order: SalesOrder, when: datetime) -> list[Aggregate]:
+        """Lines stock now covers need no purchase any more: their open requisitions close."""
+        closed: list[Aggregate] = []
+        for number, line_no in sorted(order.requisitions.items()):
+            if number in order.closed_requisitions or str(line_no) in order.short:
+                continue
+            requisition = self.load(
+                PurchaseRequisition, requisition_for_order_id(number), f"requisition {number!r}"
+            )
+            if requisition.status == OPEN:
+                requisition.close(None, f"line {line_no} of {order.number} covered from stock")
+                closed.append(requisition)
+        return closed
 
     def _release_all(self, order: SalesOrder, when: datetime) -> list[StockItem]:
         items = []

@@ -94,6 +94,7 @@ class SalesOrder(Aggregate):
         self.approved_facts: dict[str, Any] | None = None
         self.production: dict[str, dict[str, Any]] = {}  # number -> line_no, status
         self.requisitions: dict[str, int] = {}  # requisition number -> line_no
+        self.closed_requisitions: set[str] = set()  # closed when the lines changed
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SalesOrder:
         # Copied out of the aggregate cache on every command: copy only what is mutable.
@@ -109,6 +110,7 @@ class SalesOrder(Aggregate):
         copied.approvals = list(self.approvals)
         copied.production = {number: dict(made) for number, made in self.production.items()}
         copied.requisitions = dict(self.requisitions)
+        copied.closed_requisitions = set(self.closed_requisitions)
         copied._pending_events = list(self._pending_events)
         return copied
 
@@ -157,6 +159,8 @@ class SalesOrder(Aggregate):
             self.submitted = False
             self.levels = []
             self.approvals = []
+            # The caller closed them in the same save: the new lines are routed afresh.
+            self.closed_requisitions = set(self.requisitions)
 
     # -- approval ----------------------------------------------------------------------------
 
@@ -227,6 +231,8 @@ class SalesOrder(Aggregate):
         self.approvals.append({"level": level, "role": role, "comment": comment})
         if final:
             self.approved_facts = self.submitted_facts
+        elif next_role is not None:  # the next level's role is now responsible for it
+            self.stage_role = next_role
 
     def reject(self, role: str | None, comment: str, effective_at: datetime) -> None:
         """Send the order back to the salesperson; a later submission starts over."""
@@ -296,7 +302,11 @@ class SalesOrder(Aggregate):
             for made in self.production.values()
             if made["status"] not in ("cancelled", "detached")
         }
-        return live | set(self.requisitions.values())
+        return live | {
+            line
+            for number, line in self.requisitions.items()
+            if number not in self.closed_requisitions
+        }
 
     def production_progressed(
         self, production_number: str, status: str, effective_at: datetime

@@ -15,7 +15,7 @@ also versioned; an order is judged by the version current when it is submitted.
 from __future__ import annotations
 
 import copy
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -264,6 +264,13 @@ def _check_graph(
                 f"stage {t['to']!r}: reserve_stock belongs on exactly the stages an"
                 f" 'approved' transition enters ({t['from']!r} → {t['to']!r} on {t['on']!r})"
             )
+    # An order approved with no levels, or at its last level, must have somewhere to go.
+    waiting = {t["to"] for t in transitions if t["on"] == "submitted"}
+    for stage in sorted({initial} | waiting):
+        if not any(t["from"] == stage and t["on"] == "approved" for t in transitions):
+            raise InvalidInput(
+                f"stage {stage!r} needs an 'approved' transition: orders are approved there"
+            )
 
 
 def _reach(start: set[str], edges: dict[str, set[str]]) -> set[str]:
@@ -311,24 +318,29 @@ class Workflow:
         return (entered + timedelta(hours=hours)).astimezone(UTC)
 
 
-_INDEXES: dict[tuple[str, int], Any] = {}
+_INDEXES: OrderedDict[int, tuple[dict[str, Any], Any]] = OrderedDict()
+_INDEX_LIMIT = 256
 
 
 def _index(name: str, version: int, definition: dict[str, Any]) -> Any:
-    """Lookup tables per published version; versions never change, so they are kept."""
-    found = _INDEXES.get((name, version))
-    if found is None:
-        stages = {s["key"]: s for s in definition["stages"]}
-        triggers = {(t["from"], t["on"]): t["to"] for t in definition["transitions"]}
-        manual = {
-            (t["from"], t["to"]): t["roles"]
-            for t in definition["transitions"]
-            if t["on"] == "manual"
-        }
-        finals = {
-            key for key in stages if not any(t["from"] == key for t in definition["transitions"])
-        }
-        found = _INDEXES[(name, version)] = (stages, triggers, manual, finals)
+    """Lookup tables per published definition, kept for the definitions in use. Keyed by
+    the definition object itself (held in the entry, so its id cannot be reused): two
+    stores may each have a different version 1 of a name."""
+    entry = _INDEXES.get(id(definition))
+    if entry is not None and entry[0] is definition:
+        _INDEXES.move_to_end(id(definition))
+        return entry[1]
+    stages = {s["key"]: s for s in definition["stages"]}
+    triggers = {(t["from"], t["on"]): t["to"] for t in definition["transitions"]}
+    manual = {
+        (t["from"], t["to"]): t["roles"] for t in definition["transitions"] if t["on"] == "manual"
+    }
+    sources = {t["from"] for t in definition["transitions"]}
+    finals = {key for key in stages if key not in sources}
+    found = (stages, triggers, manual, finals)
+    _INDEXES[id(definition)] = (definition, found)
+    if len(_INDEXES) > _INDEX_LIMIT:
+        _INDEXES.popitem(last=False)
     return found
 
 

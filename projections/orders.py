@@ -176,6 +176,8 @@ def _fold(row: dict[str, Any], kind: str, e: Any) -> Decimal | None:
         row["awaiting_role"] = e.levels[0]["role"] if e.levels else None
     elif kind == "ApprovalGiven":
         row["awaiting_role"] = e.next_role
+        if e.next_role is not None:
+            row["stage_role"] = e.next_role
     elif kind == "Rejected":
         row["awaiting_role"] = None
     elif kind == "StockAllocated":

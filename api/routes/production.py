@@ -95,6 +95,7 @@ def list_production_orders(
 
 @router.get("/{number}")
 def get_production_order(number: CodePath, rt: RuntimeDep) -> Response:
+    """One production order as recorded now, with its version as ETag."""
     made = rt.ledger.production_order(number)
     body = {
         "number": made.number, "sku": made.sku, "warehouse": made.warehouse,
@@ -147,6 +148,7 @@ def record_qc(
 def rework_production(
     number: CodePath, body: ReasonIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
+    """Send goods that failed QC back for rework (then complete and QC again)."""
     outcome = rt.ledger.rework_production(
         meta, number=number, reason=body.reason, effective_at=body.effective_at,
         idempotency=idem,

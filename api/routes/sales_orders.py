@@ -198,9 +198,13 @@ def sales_order_timeline(
 
 
 @router.get("/{number}/status")
-def sales_order_status(number: CodePath, rt: RuntimeDep) -> Response:
+def sales_order_status(
+    number: CodePath, rt: RuntimeDep, min_position: MinPosition = None
+) -> Response:
     """Where the order stands, for sales and for the customer: stage, promised date,
-    shipped/delivered percentages, shipments with tracking, and the stage history."""
+    shipped/delivered percentages, shipments with tracking, and the stage history (from the
+    timeline: pass `min_position` to see it include a change just made)."""
+    wait_for_position(rt, min_position, "orders")
     order = rt.ledger.sales_order(number)
     flow = rt.ledger.workflow_definition(order.workflow).workflow(order.workflow_version)
     with rt.store.read() as cur:

@@ -41,4 +41,5 @@ def scan(rt: RuntimeDep) -> Response:
     """Run the SLA monitor now (it also runs every `sla_scan_seconds`)."""
     result = rt.sla.scan()
     body = {"due": result.due, "recorded": result.recorded, "seconds": result.seconds}
-    return json_response({**body, "position": rt.ledger.head()})
+    head = rt.ledger.head()
+    return json_response({**body, "position": head}, headers={"X-Log-Position": str(head)})

@@ -74,6 +74,7 @@ def get_workflow(name: CodePath, rt: RuntimeDep) -> Response:
 
 @router.get("/workflows/{name}/versions/{version}")
 def get_workflow_version(name: CodePath, version: int, rt: RuntimeDep) -> Response:
+    """One published version of a workflow, as orders created under it follow it."""
     flow = rt.ledger.workflow_definition(name).workflow(version)
     body = {"name": name, "version": flow.version, "definition": flow.definition}
     return json_response(to_json_ready(body))
@@ -100,6 +101,7 @@ async def publish_workflow(
 
 @router.get("/approval-policy")
 def get_approval_policy(rt: RuntimeDep) -> Response:
+    """The approval rules in force (version 0 with no rules: nothing needs approval)."""
     policy = rt.ledger.approval_policy()
     if policy is None:
         return json_response({"version": 0, "policy": {"rules": []}})

@@ -49,7 +49,7 @@ def shipped(notifying: Api) -> int:
         "lines": [{"sku": "SKU-1", "quantity": "4", "unit_price": "2.50"}],
     }  # fmt: skip
     api.ok("/sales-orders", order, 201)
-    api.ok("/sales-orders/SO-1/approve")
+    api.ok("/sales-orders/SO-1/submit")
     position: int = api.ok("/sales-orders/SO-1/shipments", shipment([(1, "2")]), 201)["position"]
     return position
 

@@ -49,7 +49,15 @@ def test_the_health_probe_reports_the_store_the_head_and_each_projection(
     assert health["store"] == {"sqlite": "sqlite", "postgres": "postgresql"}[store_kind]
     assert health["head"] == written["position"] == 1
     names = {p["name"] for p in health["projections"]}
-    assert names == {"catalog", "inventory", "purchasing", "orders", "safety_stock", "outbox"}
+    assert names == {
+        "catalog",
+        "inventory",
+        "purchasing",
+        "orders",
+        "production",
+        "safety_stock",
+        "outbox",
+    }
     catalog = next(p for p in health["projections"] if p["name"] == "catalog")
     assert (catalog["position"], catalog["lag"]) == (1, 0)
 

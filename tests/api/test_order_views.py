@@ -28,19 +28,24 @@ def customer(api: Api) -> None:
 def test_the_timeline_shows_each_step_of_an_order_as_it_happens(stocked: Api) -> None:
     customer(stocked)
     take_order(stocked, "SO-1")
-    stocked.ok("/sales-orders/SO-1/approve")
+    stocked.ok("/sales-orders/SO-1/submit")
     shipped = stocked.ok(
         "/sales-orders/SO-1/shipments",
         {"lines": [{"line_no": 1, "quantity": "3"}], "carrier": "UPS", "tracking_number": "1Z9"},
         201,
     )
     body = stocked.read("/sales-orders/SO-1/timeline", min_position=shipped["position"])
-    assert [(step["kind"], step["to_status"]) for step in body["items"]] == [
-        ("Created", "created"),
-        ("Approved", "approved"),
-        ("Shipped", "shipped"),
+    steps = [(s["kind"], s["from_stage"], s["to_stage"], s["status"]) for s in body["items"]]
+    assert steps == [
+        ("Created", None, "created", "created"),
+        ("Submitted", "created", "created", "created"),
+        ("StageChanged", "created", "approved", "created"),
+        ("StockAllocated", "approved", "approved", "approved"),
+        ("StageChanged", "approved", "stock_confirmed", "approved"),
+        ("Shipped", "stock_confirmed", "stock_confirmed", "shipped"),
+        ("StageChanged", "stock_confirmed", "shipped", "shipped"),
     ]
-    assert "1Z9" in body["items"][-1]["detail"]
+    assert "1Z9" in body["items"][-2]["detail"]
 
 
 def test_the_orders_list_filters_by_status_and_pages_by_number(stocked: Api) -> None:

@@ -174,15 +174,35 @@ def test_the_same_external_ref_on_another_channel_is_a_new_order(selling: Api) -
 # -- approve, amend, cancel -----------------------------------------------------------------
 
 
-def test_approving_reserves_what_is_on_hand_and_records_the_rest_short(selling: Api) -> None:
+def test_approving_reserves_what_is_on_hand_and_routes_the_rest_to_purchasing(
+    selling: Api,
+) -> None:
     take(selling)
 
-    written = selling.ok("/sales-orders/SO-1/approve", if_match='"1"')
+    written = selling.ok("/sales-orders/SO-1/submit", if_match='"1"')
 
-    assert (written["status"], written["version"]) == ("approved", 2)
+    # Submitted, to approved, stock allocated, to production scheduled, shortage routed.
+    assert (written["status"], written["stage"], written["version"]) == (
+        "approved", "production_scheduled", 6,
+    )  # fmt: skip
     assert (written["reserved"], written["short"]) == ({"1": "4"}, {"2": "3"})
+    assert (written["production"], written["requisitions"]) == ([], ["REQ-SO-1-L2-1"])
+    assert written["awaiting_role"] is None
     order = selling.read("/sales-orders/SO-1")
     assert [(x["reserved"], x["short"]) for x in order["lines"]] == [("4", "0"), ("0", "3")]
+    assert (order["stage"], order["stage_role"], order["version"]) == (
+        "production_scheduled", "production", 6,
+    )  # fmt: skip
+    assert order["requisitions"] == [{"number": "REQ-SO-1-L2-1", "line_no": 2}]
+    assert order["production"] == []
+    assert order["approval"]["submitted"] is True
+    assert (order["approval"]["levels"], order["approval"]["awaiting_role"]) == ([], None)
+    requisitions = selling.read(
+        "/purchase-requisitions", status="open", min_position=written["position"]
+    )
+    assert [(r["number"], r["sku"], r["quantity"]) for r in requisitions["items"]] == [
+        ("REQ-SO-1-L2-1", "SKU-2", "3"),
+    ]
     item = selling.stock_item("SKU-1")
     assert (item["locked"], item["available"], item["reservations"]) == ("4", "6", {"SO-1": "4"})
     inventory = selling.read("/inventory/SKU-1", min_position=written["position"])
@@ -191,11 +211,11 @@ def test_approving_reserves_what_is_on_hand_and_records_the_rest_short(selling: 
 
 def test_approving_twice_is_refused_with_nothing_stored(selling: Api) -> None:
     take(selling)
-    selling.ok("/sales-orders/SO-1/approve")
+    selling.ok("/sales-orders/SO-1/submit")
     head = selling.head()
 
-    assert_problem(selling.post("/sales-orders/SO-1/approve"), 409, "sales-order-status")
-    assert_problem(selling.post("/sales-orders/SO-404/approve"), 404, "not-found")
+    assert_problem(selling.post("/sales-orders/SO-1/submit"), 409, "sales-order-status")
+    assert_problem(selling.post("/sales-orders/SO-404/submit"), 404, "not-found")
     assert selling.head() == head
     assert selling.stock_item("SKU-1")["locked"] == "4"
 
@@ -203,7 +223,7 @@ def test_approving_twice_is_refused_with_nothing_stored(selling: Api) -> None:
 @pytest.mark.parametrize(
     ("path", "body"),
     [
-        ("/sales-orders/SO-1/approve", None),
+        ("/sales-orders/SO-1/submit", None),
         ("/sales-orders/SO-1/cancel", {"reason": "lost"}),
         ("/sales-orders/SO-1/amend", {"promised_date": "2026-12-24"}),
     ],
@@ -226,23 +246,34 @@ def test_a_stale_if_match_is_refused_with_412_and_nothing_stored(
     assert selling.stock_item("SKU-1")["locked"] == "0"
 
 
-def test_amending_an_approved_order_releases_its_stock_and_awaits_approval(selling: Api) -> None:
+def test_amending_an_approved_orders_lines_releases_its_stock_and_reserves_them_again(
+    selling: Api,
+) -> None:
     take(selling)
-    selling.ok("/sales-orders/SO-1/approve")
+    submitted = selling.ok("/sales-orders/SO-1/submit")
+    assert submitted["version"] == 6
 
     written = selling.ok(
         "/sales-orders/SO-1/amend",
         {"lines": [{"sku": "SKU-1", "quantity": "7", "unit_price": "2.50"}]},
-        if_match='"2"',
+        if_match='"6"',
     )
 
-    assert (written["status"], written["reserved"], written["short"]) == ("created", {}, {})
+    # Released (4 of SKU-1, the SKU-2 requisition closed), sent back, approved again at
+    # once (no approval levels) and 7 reserved, all in one save.
+    assert (written["status"], written["stage"]) == ("approved", "stock_confirmed")
+    assert (written["reserved"], written["short"]) == ({"1": "7"}, {})
+    assert written["requisitions"] == ["REQ-SO-1-L2-1"]
     assert written["total"] == "17.50"
     item = selling.stock_item("SKU-1")
-    assert (item["locked"], item["reservations"]) == ("0", {})
-    again = selling.ok("/sales-orders/SO-1/approve")
-    assert again["reserved"] == {"1": "7"}
-    assert selling.stock_item("SKU-1")["locked"] == "7"
+    assert (item["locked"], item["available"], item["reservations"]) == (
+        "7", "3", {"SO-1": "7"},
+    )  # fmt: skip
+    requisitions = selling.read("/purchase-requisitions", min_position=written["position"])
+    assert [(r["number"], r["status"]) for r in requisitions["items"]] == [
+        ("REQ-SO-1-L2-1", "closed"),
+    ]
+    assert_problem(selling.post("/sales-orders/SO-1/submit"), 409, "sales-order-status")
 
 
 def test_an_empty_amendment_is_refused_with_nothing_stored(selling: Api) -> None:
@@ -256,18 +287,25 @@ def test_an_empty_amendment_is_refused_with_nothing_stored(selling: Api) -> None
 
 def test_cancelling_releases_the_stock_and_a_second_cancel_is_refused(selling: Api) -> None:
     take(selling)
-    selling.ok("/sales-orders/SO-1/approve")
+    selling.ok("/sales-orders/SO-1/submit")
 
     written = selling.ok("/sales-orders/SO-1/cancel", {"reason": "customer withdrew"})
 
-    assert (written["status"], written["reserved"]) == ("cancelled", {})
+    assert (written["status"], written["stage"], written["reserved"]) == (
+        "cancelled", "cancelled", {},
+    )  # fmt: skip
     item = selling.stock_item("SKU-1")
     assert (item["locked"], item["available"], item["reservations"]) == ("0", "10", {})
+    # The requisition raised for the short line is closed in the same save.
+    requisitions = selling.read("/purchase-requisitions", min_position=written["position"])
+    assert [(r["number"], r["status"]) for r in requisitions["items"]] == [
+        ("REQ-SO-1-L2-1", "closed"),
+    ]
     head = selling.head()
     assert_problem(
         selling.post("/sales-orders/SO-1/cancel", {"reason": "again"}), 409, "sales-order-status"
     )
-    assert_problem(selling.post("/sales-orders/SO-1/approve"), 409, "sales-order-status")
+    assert_problem(selling.post("/sales-orders/SO-1/submit"), 409, "sales-order-status")
     assert_problem(
         selling.post("/sales-orders/SO-1/amend", {"promised_date": "2026-12-24"}),
         409, "sales-order-status",

@@ -32,7 +32,8 @@ def selling(stocked: Api) -> Api:
 
 @pytest.fixture
 def approved(selling: Api) -> Api:
-    """SO-1 approved: line 1 reserves 4 of SKU-1, line 2 (3 of SKU-2) is short."""
+    """SO-1 approved (version 6): line 1 reserves 4 of SKU-1, line 2 (3 of SKU-2) is short
+    and routed to a purchase requisition."""
     selling.ok(
         "/sales-orders",
         {
@@ -44,8 +45,11 @@ def approved(selling: Api) -> Api:
         },
         201,
     )  # fmt: skip
-    written = selling.ok("/sales-orders/SO-1/approve")
+    written = selling.ok("/sales-orders/SO-1/submit")
     assert (written["reserved"], written["short"]) == ({"1": "4"}, {"2": "3"})
+    assert (written["stage"], written["requisitions"], written["version"]) == (
+        "production_scheduled", ["REQ-SO-1-L2-1"], 6,
+    )  # fmt: skip
     return selling
 
 
@@ -80,10 +84,11 @@ def test_an_order_ships_in_two_parts_and_is_delivered_once_both_are_signed_for(
     assert response.status_code == 201, response.text
     first = response.json()
     assert (first["shipment_ref"], first["tracking_number"]) == ("SH-1", "TRK-SH-1")
-    assert (first["status"], first["shipped"], first["version"]) == (
-        "partially_shipped", {"1": "1"}, 3,
+    # A partial shipment moves no stage: only the Shipped event is added to the order.
+    assert (first["status"], first["stage"], first["shipped"], first["version"]) == (
+        "partially_shipped", "production_scheduled", {"1": "1"}, 7,
     )  # fmt: skip
-    assert response.headers["ETag"] == '"3"'
+    assert response.headers["ETag"] == '"7"'
     item = api.stock_item("SKU-1")
     assert (item["physical"], item["locked"], item["reservations"]) == ("9", "3", {"SO-1": "3"})
 
@@ -91,7 +96,7 @@ def test_an_order_ships_in_two_parts_and_is_delivered_once_both_are_signed_for(
     api.produce("SKU-2", "WH-1", "3", ref="MO-2")
     covered = api.ok("/sales-orders/SO-1/reserve-shortages")
     assert (covered["reserved"], covered["short"]) == ({"1": "4", "2": "3"}, {})
-    assert covered["status"] == "partially_shipped"
+    assert (covered["status"], covered["stage"]) == ("partially_shipped", "stock_confirmed")
     second = api.ok(
         "/sales-orders/SO-1/shipments",
         shipment([(1, "3"), (2, 3)], "SH-2", carrier="UPS"),
@@ -99,6 +104,7 @@ def test_an_order_ships_in_two_parts_and_is_delivered_once_both_are_signed_for(
         if_match=f'"{covered["version"]}"',
     )
     assert (second["status"], second["shipped"]) == ("shipped", {"1": "4", "2": "3"})
+    assert second["stage"] == "shipped"
 
     signed = api.ok("/sales-orders/SO-1/shipments/SH-2/delivery", delivery("Bob", "POD-2"), 200)
     assert signed["status"] == "shipped"
@@ -107,10 +113,13 @@ def test_an_order_ships_in_two_parts_and_is_delivered_once_both_are_signed_for(
         {**delivery(), "effective_at": "2026-11-25T09:00:00+00:00"},
         200,
     )
-    assert last["status"] == "delivered"
+    assert (last["status"], last["stage"]) == ("delivered", "delivered")
 
     order = api.read("/sales-orders/SO-1")
-    assert (order["status"], order["version"]) == ("delivered", last["version"])
+    assert (order["status"], order["stage"], order["version"]) == (
+        "delivered", "delivered", last["version"],
+    )  # fmt: skip
+    assert (order["shipped_pct"], order["delivered_pct"]) == ("100", "100")
     assert [(x["line_no"], x["reserved"], x["short"], x["shipped"]) for x in order["lines"]] == [
         (1, "4", "0", "4"),
         (2, "3", "0", "3"),
@@ -219,7 +228,7 @@ def test_a_bad_shipment_is_a_problem_and_ships_nothing(
 
     assert approved.head() == head
     order = approved.read("/sales-orders/SO-1")
-    assert (order["status"], order["shipments"], order["version"]) == ("approved", [], 2)
+    assert (order["status"], order["shipments"], order["version"]) == ("approved", [], 6)
     item = approved.stock_item("SKU-1")
     assert (item["physical"], item["locked"]) == ("10", "4")
 
@@ -256,9 +265,9 @@ def test_a_duplicate_shipment_ref_or_stale_if_match_is_refused_with_nothing_stor
         409, "duplicate-shipment",
     )  # fmt: skip
     stale = approved.post(
-        "/sales-orders/SO-1/shipments", shipment([(1, "1")], "SH-2"), if_match='"2"'
+        "/sales-orders/SO-1/shipments", shipment([(1, "1")], "SH-2"), if_match='"6"'
     )
-    assert assert_problem(stale, 412, "stale-version")["current_version"] == 3
+    assert assert_problem(stale, 412, "stale-version")["current_version"] == 7
     assert approved.head() == head
     assert approved.stock_item("SKU-1")["locked"] == "3"
 

@@ -31,7 +31,7 @@ def create(ledger: Ledger, number: str, lines: list[tuple[str, str]], **extra: A
 
 
 def approve(ledger: Ledger, number: str = "SO-1", **extra: Any) -> Outcome:
-    return ledger.approve_sales_order(meta("approve_sales_order"), number=number, **extra)
+    return ledger.submit_sales_order(meta("submit_sales_order"), number=number, **extra)
 
 
 def saved_by(ledger: Ledger, outcome: Outcome, since: int) -> list[tuple[int, Any]]:

@@ -45,7 +45,7 @@ def test_every_transition_is_on_the_timeline_with_actor_and_stage_time(
         meta(), sku="SKU-1", warehouse="WH1", production_ref="MO-1", quantity_="10"
     )
     order(ledger, "SO-1")
-    ledger.approve_sales_order(meta(actor="director.chen"), number="SO-1")
+    ledger.submit_sales_order(meta(actor="director.chen"), number="SO-1")
     ledger.ship_sales_order(
         meta(actor="warehouse.tom"), number="SO-1", lines={1: "1"}, carrier="DHL",
         tracking_number="T-1", shipment_ref="SHP-1",
@@ -61,19 +61,27 @@ def test_every_transition_is_on_the_timeline_with_actor_and_stage_time(
     catch_up(runtime)
 
     rows = timeline(runtime, "SO-1")
-    assert [(r["kind"], r["from_status"], r["to_status"]) for r in rows] == [
-        ("Created", None, "created"),
-        ("Approved", "created", "approved"),
-        ("Shipped", "approved", "partially_shipped"),
-        ("Shipped", "partially_shipped", "shipped"),
-        ("DeliveryConfirmed", "shipped", "shipped"),
-        ("DeliveryConfirmed", "shipped", "delivered"),
+    assert [(r["kind"], r["from_stage"], r["to_stage"], r["status"]) for r in rows] == [
+        ("Created", None, "created", "created"),
+        ("Submitted", "created", "created", "created"),
+        ("StageChanged", "created", "approved", "created"),
+        ("StockAllocated", "approved", "approved", "approved"),
+        ("StageChanged", "approved", "stock_confirmed", "approved"),
+        ("Shipped", "stock_confirmed", "stock_confirmed", "partially_shipped"),
+        ("Shipped", "stock_confirmed", "stock_confirmed", "shipped"),
+        ("StageChanged", "stock_confirmed", "shipped", "shipped"),
+        ("DeliveryConfirmed", "shipped", "shipped", "shipped"),
+        ("DeliveryConfirmed", "shipped", "shipped", "delivered"),
+        ("StageChanged", "shipped", "delivered", "delivered"),
     ]
-    assert [r["actor"] for r in rows][:3] == ["sales.maria", "director.chen", "warehouse.tom"]
-    assert rows[0]["seconds_in_previous_stage"] is None
-    assert all(r["seconds_in_previous_stage"] >= 0 for r in rows[1:4])
-    assert rows[4]["seconds_in_previous_stage"] is None  # no stage change
-    assert "tracking T-2" in rows[3]["detail"]
+    actors = [r["actor"] for r in rows]
+    assert actors[:6] == ["sales.maria"] + ["director.chen"] * 4 + ["warehouse.tom"]
+    stage_changes = [r for r in rows if r["kind"] == "StageChanged"]
+    assert all(r["seconds_in_previous_stage"] >= 0 for r in stage_changes)
+    assert all(r["seconds_in_previous_stage"] is None for r in rows if r["kind"] != "StageChanged")
+    assert "tracking T-2" in rows[6]["detail"]
+    assert "no approval needed" in rows[1]["detail"]
+    assert "warehouse responsible" in rows[4]["detail"]
     positions = [r["position"] for r in rows]
     assert positions == sorted(positions)
 
@@ -112,7 +120,7 @@ def test_rebuilding_the_orders_read_model_gives_the_same_rows(
     )
     for n in range(5):
         order(ledger, f"SO-{n}", quantity="2")
-        ledger.approve_sales_order(meta(), number=f"SO-{n}")
+        ledger.submit_sales_order(meta(), number=f"SO-{n}")
     catch_up(runtime)
 
     def snapshot() -> tuple[list[Any], list[Any]]:
@@ -121,7 +129,8 @@ def test_rebuilding_the_orders_read_model_gives_the_same_rows(
                 "SELECT number, status, total, version FROM sales_orders ORDER BY number"
             ).fetchall()
             steps = cur.execute(
-                "SELECT position, number, kind, to_status FROM order_timeline ORDER BY position"
+                "SELECT position, number, kind, to_stage, status FROM order_timeline"
+                " ORDER BY position"
             ).fetchall()
         return orders, steps
 

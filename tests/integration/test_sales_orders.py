@@ -4,6 +4,7 @@ oversell."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -47,15 +48,23 @@ def test_approval_reserves_every_line_in_the_same_save_as_the_approval(sales: Le
     outcome = approve(sales, "SO-1")
 
     found = saved_by(sales, outcome, head)
-    assert names(found) == ["SalesOrder.Approved", "StockItem.Reserved", "StockItem.Reserved"]
-    reserved = {(e.originator_id, e.order_ref, e.quantity) for _, e in found[1:]}
+    assert names(found) == [
+        "SalesOrder.Submitted", "SalesOrder.StageChanged", "SalesOrder.StockAllocated",
+        "SalesOrder.StageChanged", "StockItem.Reserved", "StockItem.Reserved",
+    ]  # fmt: skip
+    assert [(e.from_stage, e.to_stage) for _, e in found if hasattr(e, "to_stage")] == [
+        ("created", "approved"), ("approved", "stock_confirmed"),
+    ]  # fmt: skip
+    reserved = {(e.originator_id, e.order_ref, e.quantity) for _, e in found[4:]}
     assert reserved == {
         (StockItem.create_id("SKU-1", "WH1"), "SO-1", D(12)),
         (StockItem.create_id("SKU-2", "WH1"), "SO-1", D(5)),
     }
-    assert outcome.result["status"] == "approved"
+    assert (outcome.result["status"], outcome.result["stage"]) == ("approved", "stock_confirmed")
+    assert outcome.result["version"] == 5
     assert outcome.result["reserved"] == {"1": "12", "2": "5"}
     assert outcome.result["short"] == {}
+    assert (outcome.result["production"], outcome.result["requisitions"]) == ([], [])
     other = fresh(sales)
     try:
         order = other.sales_order("SO-1")
@@ -69,7 +78,7 @@ def test_approval_reserves_every_line_in_the_same_save_as_the_approval(sales: Le
         other.close()
 
 
-def test_a_line_short_of_stock_is_recorded_short_and_nothing_is_reserved_for_it(
+def test_a_line_short_of_stock_is_recorded_short_and_routed_with_nothing_reserved_for_it(
     sales: Ledger,
 ) -> None:
     produce(sales, "SKU-1", "5")
@@ -80,12 +89,32 @@ def test_a_line_short_of_stock_is_recorded_short_and_nothing_is_reserved_for_it(
     outcome = approve(sales, "SO-1")
 
     found = saved_by(sales, outcome, head)
-    assert names(found) == ["SalesOrder.Approved", "StockItem.Reserved"]
-    assert (found[1][1].originator_id, found[1][1].quantity) == (
+    assert names(found) == [
+        "SalesOrder.Submitted", "SalesOrder.StageChanged", "SalesOrder.StockAllocated",
+        "SalesOrder.StageChanged", "SalesOrder.ShortageRouted", "StockItem.Reserved",
+        "PurchaseRequisition.Raised",
+    ]  # fmt: skip
+    assert (found[2][1].reserved, found[2][1].short) == ({"2": D(3)}, {"1": D(8)})
+    assert (found[3][1].from_stage, found[3][1].to_stage) == ("approved", "production_scheduled")
+    assert found[4][1].routes == [
+        {"line_no": 1, "sku": "SKU-1", "quantity": D(8), "kind": "purchase",
+         "document": "REQ-SO-1-L1-1"},
+    ]  # fmt: skip
+    assert (found[5][1].originator_id, found[5][1].quantity) == (
         StockItem.create_id("SKU-2", "WH1"), D(3),
+    )  # fmt: skip
+    requisition = found[6][1]
+    assert (requisition.number, requisition.sku, requisition.quantity) == (
+        "REQ-SO-1-L1-1", "SKU-1", D(8),
+    )  # fmt: skip
+    assert (outcome.result["status"], outcome.result["stage"]) == (
+        "approved", "production_scheduled",
     )  # fmt: skip
     assert outcome.result["reserved"] == {"2": "3"}
     assert outcome.result["short"] == {"1": "8"}
+    assert (outcome.result["production"], outcome.result["requisitions"]) == (
+        [], ["REQ-SO-1-L1-1"],
+    )  # fmt: skip
     assert levels(sales, "SKU-1") == (D(5), D(0), D(0))
     assert sales.stock_item("SKU-1", "WH1").reservations == {}
     assert levels(sales, "SKU-2") == (D(5), D(0), D(3))
@@ -167,9 +196,13 @@ def test_cancelling_an_approved_order_releases_every_reservation_in_the_same_sav
     outcome = sales.cancel_sales_order(meta("cancel_sales_order"), number="SO-1", reason="lost")
 
     found = saved_by(sales, outcome, head)
-    assert names(found) == ["SalesOrder.Cancelled", "StockItem.Released", "StockItem.Released"]
-    assert {(e.order_ref, e.quantity) for _, e in found[1:]} == {("SO-1", D(12)), ("SO-1", D(5))}
-    assert outcome.result["status"] == "cancelled"
+    assert names(found) == [
+        "SalesOrder.Cancelled", "SalesOrder.StageChanged", "StockItem.Released",
+        "StockItem.Released",
+    ]  # fmt: skip
+    assert (found[1][1].from_stage, found[1][1].to_stage) == ("stock_confirmed", "cancelled")
+    assert {(e.order_ref, e.quantity) for _, e in found[2:]} == {("SO-1", D(12)), ("SO-1", D(5))}
+    assert (outcome.result["status"], outcome.result["stage"]) == ("cancelled", "cancelled")
     assert outcome.result["reserved"] == {}
     other = fresh(sales)
     try:
@@ -188,7 +221,10 @@ def test_cancelling_a_created_order_touches_no_stock(sales: Ledger) -> None:
 
     outcome = sales.cancel_sales_order(meta(), number="SO-1", reason="lost")
 
-    assert names(saved_by(sales, outcome, head)) == ["SalesOrder.Cancelled"]
+    found = saved_by(sales, outcome, head)
+    assert names(found) == ["SalesOrder.Cancelled", "SalesOrder.StageChanged"]
+    assert (found[1][1].from_stage, found[1][1].to_stage) == ("created", "cancelled")
+    assert levels(sales, "SKU-1") == (D(20), D(0), D(0))
 
 
 def test_cancelling_a_cancelled_order_is_refused_and_stores_nothing(sales: Ledger) -> None:
@@ -203,7 +239,7 @@ def test_cancelling_a_cancelled_order_is_refused_and_stores_nothing(sales: Ledge
     assert sales.head() == head
 
 
-def test_amending_an_approved_order_releases_its_stock_and_sends_it_back_for_approval(
+def test_amending_an_approved_orders_lines_releases_its_stock_and_reserves_the_new_lines(
     sales: Ledger,
 ) -> None:
     produce(sales, "SKU-1", "20")
@@ -217,25 +253,67 @@ def test_amending_an_approved_order_releases_its_stock_and_sends_it_back_for_app
         lines=[{"sku": "SKU-1", "quantity": "15", "unit_price": "2.50"}],
     )  # fmt: skip
 
+    # One save: the old reservations go back, the order goes back to the start of its
+    # workflow, is submitted again (no approval levels) and reserves the new lines.
     found = saved_by(sales, outcome, head)
-    assert names(found) == ["SalesOrder.Amended", "StockItem.Released", "StockItem.Released"]
-    assert (outcome.result["status"], outcome.result["reserved"], outcome.result["short"]) == (
-        "created", {}, {},
-    )  # fmt: skip
-    assert levels(sales, "SKU-1") == (D(20), D(0), D(0))
-    assert levels(sales, "SKU-2") == (D(5), D(0), D(0))
+    assert names(found) == [
+        "SalesOrder.Amended", "SalesOrder.StageChanged", "SalesOrder.Submitted",
+        "SalesOrder.StageChanged", "SalesOrder.StockAllocated", "SalesOrder.StageChanged",
+        "StockItem.Released", "StockItem.Reserved", "StockItem.Released",
+    ]  # fmt: skip
+    assert [(e.from_stage, e.to_stage) for _, e in found if hasattr(e, "to_stage")] == [
+        ("stock_confirmed", "created"), ("created", "approved"), ("approved", "stock_confirmed"),
+    ]  # fmt: skip
+    sku_1, sku_2 = StockItem.create_id("SKU-1", "WH1"), StockItem.create_id("SKU-2", "WH1")
+    assert [(type(e).__name__, e.originator_id, e.quantity) for _, e in found[6:]] == [
+        ("Released", sku_1, D(12)), ("Reserved", sku_1, D(15)), ("Released", sku_2, D(5)),
+    ]  # fmt: skip
+    assert (outcome.result["status"], outcome.result["stage"]) == ("approved", "stock_confirmed")
+    assert (outcome.result["reserved"], outcome.result["short"]) == ({"1": "15"}, {})
+    assert outcome.result["version"] == 11
+    other = fresh(sales)
+    try:
+        assert other.stock_item("SKU-1", "WH1").reservations == {"SO-1": D(15)}
+        assert levels(other, "SKU-1") == (D(20), D(0), D(15))
+        assert other.stock_item("SKU-2", "WH1").reservations == {}
+        assert levels(other, "SKU-2") == (D(5), D(0), D(0))
+        order = other.sales_order("SO-1")
+        assert (order.status, order.reserved, order.total) == ("approved", {"1": D(15)}, D("37.5"))
+    finally:
+        other.close()
+    head = sales.head()
 
-    again = approve(sales, "SO-1")
+    with pytest.raises(RuleViolation) as again:
+        approve(sales, "SO-1")
 
-    assert again.result["reserved"] == {"1": "15"}
-    assert levels(sales, "SKU-1") == (D(20), D(0), D(15))
-    assert sales.stock_item("SKU-2", "WH1").reservations == {}
+    assert again.value.rule == "sales-order-status"
+    assert sales.head() == head
+
+
+def test_amending_only_the_dates_of_an_approved_order_keeps_its_stage_and_stock(
+    sales: Ledger,
+) -> None:
+    produce(sales, "SKU-1", "20")
+    create(sales, "SO-1", [("SKU-1", "12")])
+    approve(sales, "SO-1")
+    head = sales.head()
+
+    outcome = sales.amend_sales_order(
+        meta("amend_sales_order"), number="SO-1", promised_date=date(2026, 12, 24)
+    )
+
+    assert names(saved_by(sales, outcome, head)) == ["SalesOrder.Amended"]
+    assert (outcome.result["status"], outcome.result["stage"]) == ("approved", "stock_confirmed")
+    assert outcome.result["reserved"] == {"1": "12"}
+    assert sales.stock_item("SKU-1", "WH1").reservations == {"SO-1": D(12)}
+    assert sales.sales_order("SO-1").promised_date == date(2026, 12, 24)
 
 
 def test_a_stale_expected_version_is_refused_and_stores_nothing(sales: Ledger) -> None:
     produce(sales, "SKU-1", "20")
     create(sales, "SO-1", [("SKU-1", "5")])
-    approve(sales, "SO-1", expected_version=1)
+    # Submitted, approved, allocated and stock confirmed: four events on version 1.
+    assert approve(sales, "SO-1", expected_version=1).result["version"] == 5
     head = sales.head()
 
     with pytest.raises(StaleVersion) as cancel:
@@ -246,7 +324,7 @@ def test_a_stale_expected_version_is_refused_and_stores_nothing(sales: Ledger) -
             lines=[{"sku": "SKU-1", "quantity": "1", "unit_price": "1"}],
         )  # fmt: skip
 
-    assert (cancel.value.current_version, amend.value.current_version) == (2, 2)
+    assert (cancel.value.current_version, amend.value.current_version) == (5, 5)
     assert sales.head() == head
     assert levels(sales, "SKU-1") == (D(20), D(0), D(5))
 
@@ -257,9 +335,12 @@ def test_a_stale_expected_version_is_refused_and_stores_nothing(sales: Ledger) -
 def test_the_same_channel_and_external_ref_twice_returns_the_first_order(sales: Ledger) -> None:
     head = sales.head()
     first = create(sales, "SO-1", [("SKU-1", "2")], channel="crm", external_ref="CRM-77")
+    # The ledger's first order also publishes the default workflow and approval policy.
     assert names(saved_by(sales, first, head)) == [
         "SalesOrder.Created",
         "ExternalReference.Claimed",
+        "WorkflowDefinition.Published",
+        "ApprovalPolicy.Published",
     ]
     head = sales.head()
 
@@ -397,6 +478,13 @@ def test_orders_racing_for_the_last_units_reserve_exactly_what_is_available(
     assert sorted(reserved) == [D(0)] * 3 + [D(WANTED)] * 3
     assert all(r + s == WANTED for r, s in zip(reserved, short, strict=True))
     assert sum(reserved) == AVAILABLE
+    # A loser is not dropped: its short line is routed to purchasing (SKU-1 is bought).
+    routed = {n: f"REQ-{n}-L1-1" for n, r in zip(numbers, reserved, strict=True) if not r}
+    for number, outcome in zip(numbers, outcomes, strict=True):
+        wanted = [routed[number]] if number in routed else []
+        stage = "production_scheduled" if number in routed else "stock_confirmed"
+        assert (outcome.result["stage"], outcome.result["requisitions"]) == (stage, wanted)
+        assert outcome.result["production"] == []
     other = fresh(pg_sales)
     try:
         item = other.stock_item("SKU-1", "WH1")
@@ -409,11 +497,18 @@ def test_orders_racing_for_the_last_units_reserve_exactly_what_is_available(
             order = other.sales_order(number)
             assert order.status == "approved"
             assert order.reserved.get("1", D(0)) == r
+            assert order.requisitions == ({routed[number]: 1} if number in routed else {})
     finally:
         other.close()
     events = stored_events(pg_sales)
     assert names(events).count("StockItem.Reserved") == AVAILABLE // WANTED
-    assert names(events).count("SalesOrder.Approved") == ORDERS
+    assert names(events).count("SalesOrder.StockAllocated") == ORDERS
+    assert names(events).count("SalesOrder.ShortageRouted") == len(routed) == 3
+    raised = [e for _, e in events if type(e).__qualname__ == "PurchaseRequisition.Raised"]
+    assert sorted((e.number, e.sku, e.quantity) for e in raised) == sorted(
+        (document, "SKU-1", D(WANTED)) for document in routed.values()
+    )
+    assert "ProductionOrder.Scheduled" not in names(events)
 
 
 @pytest.mark.postgres

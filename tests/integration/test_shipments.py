@@ -122,8 +122,11 @@ def test_the_rest_of_the_order_ships_and_every_delivery_confirmed_makes_it_deliv
 
     outcome = confirm(sales, "SH-1")
 
-    assert names(saved_by(sales, outcome, head)) == ["SalesOrder.DeliveryConfirmed"]
-    assert outcome.result["status"] == "delivered"
+    found = saved_by(sales, outcome, head)
+    assert names(found) == ["SalesOrder.DeliveryConfirmed", "SalesOrder.StageChanged"]
+    assert (found[0][1].quantity, found[0][1].everything_delivered) == (D(5), True)
+    assert (found[1][1].from_stage, found[1][1].to_stage) == ("shipped", "delivered")
+    assert (outcome.result["status"], outcome.result["stage"]) == ("delivered", "delivered")
     other = fresh(sales)
     try:
         order = other.sales_order("SO-1")
@@ -143,9 +146,12 @@ def test_two_lines_of_one_sku_shipped_together_issue_their_sum_once(sales: Ledge
     outcome = ship(sales, {1: "6", 2: "4"})
 
     found = saved_by(sales, outcome, head)
-    assert names(found) == ["SalesOrder.Shipped", "StockItem.IssuedForShipment"]
-    assert found[1][1].quantity == D(10)
-    assert outcome.result["status"] == "shipped"
+    assert names(found) == [
+        "SalesOrder.Shipped", "SalesOrder.StageChanged", "StockItem.IssuedForShipment",
+    ]  # fmt: skip
+    assert (found[1][1].from_stage, found[1][1].to_stage) == ("stock_confirmed", "shipped")
+    assert found[2][1].quantity == D(10)
+    assert (outcome.result["status"], outcome.result["stage"]) == ("shipped", "shipped")
     assert levels(sales, "SKU-1") == (D(0), D(0), D(0))
     assert sales.stock_item("SKU-1", "WH1").reservations == {}
 
@@ -188,11 +194,21 @@ def test_reserving_shortages_is_refused_with_nothing_stored_until_stock_arrives(
     outcome = sales.reserve_shortages(meta("reserve_shortages"), number="SO-1")
 
     found = saved_by(sales, outcome, head)
-    assert names(found) == ["SalesOrder.ShortageReserved", "StockItem.Reserved"]
-    assert (found[1][1].originator_id, found[1][1].order_ref, found[1][1].quantity) == (
+    assert names(found) == [
+        "SalesOrder.ShortageReserved", "SalesOrder.StageChanged", "StockItem.Reserved",
+        "PurchaseRequisition.Closed",
+    ]  # fmt: skip
+    # The line's requisition is not needed any more: closed in the same save.
+    assert found[3][1].reason == "line 2 of SO-1 covered from stock"
+    # Every line covered: the order leaves production scheduling for stock confirmed.
+    assert (found[1][1].from_stage, found[1][1].to_stage) == (
+        "production_scheduled", "stock_confirmed",
+    )  # fmt: skip
+    assert (found[2][1].originator_id, found[2][1].order_ref, found[2][1].quantity) == (
         StockItem.create_id("SKU-2", "WH1"), "SO-1", D(3),
     )  # fmt: skip
     assert (outcome.result["reserved"], outcome.result["short"]) == ({"1": "5", "2": "3"}, {})
+    assert outcome.result["stage"] == "stock_confirmed"
     assert levels(sales, "SKU-2") == (D(3), D(0), D(3))
     with pytest.raises(RuleViolation) as again:
         sales.reserve_shortages(meta(), number="SO-1")
@@ -227,7 +243,11 @@ def test_reserving_shortages_covers_what_it_can_and_leaves_the_rest_short(
     outcome = sales.reserve_shortages(meta(), number="SO-1")
 
     found = saved_by(sales, outcome, head)
-    assert names(found) == ["SalesOrder.ShortageReserved", "StockItem.Reserved"]
+    # Line 1's requisition closes; lines 2 and 3 still wait on theirs.
+    assert names(found) == [
+        "SalesOrder.ShortageReserved", "StockItem.Reserved", "PurchaseRequisition.Closed",
+    ]  # fmt: skip
+    assert found[2][1].reason == "line 1 of SO-1 covered from stock"
     assert (outcome.result["reserved"], outcome.result["short"]) == (
         {"1": "4"}, {"2": "6", "3": "3"},
     )  # fmt: skip

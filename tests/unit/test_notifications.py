@@ -38,9 +38,11 @@ def shipped_order() -> tuple[list[Any], Any]:
             {"line_no": 2, "sku": "SKU-B", "quantity": Decimal(5), "unit_price": Decimal(1)},
         ],
         requested_delivery=None, promised_date=None, salesperson="ann", region="north",
-        channel="api", external_ref=None,
+        channel="api", external_ref=None, workflow="standard", workflow_version=1,
+        stage="created", stage_role="sales", sla_due_at=None,
     )  # fmt: skip
-    order.approve({1: Decimal(2), 2: Decimal(5)}, {}, AT)
+    order.submit([], {}, 1, AT)
+    order.allocate({1: Decimal(2), 2: Decimal(5)}, {}, AT)
     order.ship("SH-9", {1: Decimal(2), 2: Decimal("3.0")}, "UPS", "1Z999", AT)
     events = order.collect_events()
     return events[:-1], events[-1]

@@ -30,14 +30,20 @@ def created(*lines: dict[str, Any], currency: str = "EUR") -> tuple[type, dict[s
         "lines": list(lines) or [line(1, "10", "2.50")], "currency": currency,
         "requirements": {}, "requested_delivery": date(2025, 4, 1), "promised_date": None,
         "salesperson": "ann", "region": "north", "channel": "api", "external_ref": None,
+        "workflow": "standard", "workflow_version": 1, "stage": "created",
+        "stage_role": "sales", "sla_due_at": None,
     }  # fmt: skip
 
 
 def approved(reserved: dict[str, str], short: dict[str, str] | None = None) -> Any:
-    return SalesOrder.Approved, {
+    return SalesOrder.StockAllocated, {
         "reserved": {k: D(v) for k, v in reserved.items()},
         "short": {k: D(v) for k, v in (short or {}).items()},
     }
+
+
+def submitted() -> Any:
+    return SalesOrder.Submitted, {"levels": [], "facts": {}, "policy_version": 1}
 
 
 def cancelled() -> Any:
@@ -112,24 +118,30 @@ def test_an_order_in_yen_totals_in_whole_yen() -> None:
 
 
 def test_approving_a_created_order_records_what_is_reserved_and_short() -> None:
-    order = sales_order(lines=(line(1, "10", "2.50"), line(2, "5", "1", sku="SKU-2")))
+    order = sales_order(submitted(), lines=(line(1, "10", "2.50"), line(2, "5", "1", sku="SKU-2")))
 
-    events = when(order, lambda o: o.approve({1: D(10)}, {2: D(5)}, T0))
+    events = when(order, lambda o: o.allocate({1: D(10)}, {2: D(5)}, T0))
 
-    assert then(events) == [("Approved", {"reserved": {"1": D(10)}, "short": {"2": D(5)}})]
+    assert then(events) == [("StockAllocated", {"reserved": {"1": D(10)}, "short": {"2": D(5)}})]
     assert (order.status, order.reserved, order.short) == ("approved", {"1": D(10)}, {"2": D(5)})
 
 
-def test_approving_twice_is_refused() -> None:
-    order = sales_order(approved({"1": "10"}))
+def test_allocating_before_approval_is_refused() -> None:
+    order = sales_order()
 
-    assert refused(order, lambda o: o.approve({1: D(10)}, {}, T0)) == "sales-order-status"
+    assert refused(order, lambda o: o.allocate({1: D(10)}, {}, T0)) == "not-approved"
+
+
+def test_approving_twice_is_refused() -> None:
+    order = sales_order(submitted(), approved({"1": "10"}))
+
+    assert refused(order, lambda o: o.allocate({1: D(10)}, {}, T0)) == "sales-order-status"
 
 
 def test_approving_a_cancelled_order_is_refused() -> None:
     order = sales_order(cancelled())
 
-    assert refused(order, lambda o: o.approve({1: D(10)}, {}, T0)) == "sales-order-status"
+    assert refused(order, lambda o: o.allocate({1: D(10)}, {}, T0)) == "sales-order-status"
 
 
 def test_cancelling_an_approved_order_clears_its_reservations() -> None:
@@ -162,9 +174,9 @@ def test_amending_an_approved_order_sends_it_back_to_created_without_reservation
     )
     new_lines = [line(1, "4", "2.50")]
 
-    was_approved = order.amend(new_lines, None, date(2025, 5, 1), T0)
+    order.amend(new_lines, None, date(2025, 5, 1), T0)
 
-    assert was_approved is True
+    assert (order.submitted, order.approvals) == (False, [])
     assert (order.status, order.reserved, order.short) == ("created", {}, {})
     assert order.lines == new_lines
     assert (order.requested_delivery, order.promised_date) == (date(2025, 4, 1), date(2025, 5, 1))
@@ -175,9 +187,8 @@ def test_amending_only_dates_keeps_the_lines() -> None:
     order = sales_order()
     before = [dict(x) for x in order.lines]
 
-    was_approved = order.amend(None, date(2025, 6, 1), None, T0)
+    order.amend(None, date(2025, 6, 1), None, T0)
 
-    assert was_approved is False
     assert order.lines == before
     assert order.requested_delivery == date(2025, 6, 1)
 
@@ -235,8 +246,9 @@ def test_a_valid_order_is_stored_with_its_total(ledger: Ledger) -> None:
     outcome = ledger.create_sales_order(meta(), **order_args(requirements={"carrier": "DHL"}))
 
     assert outcome.result == {
-        "number": SO, "status": "created", "version": 1, "total": "19.98",
-        "reserved": {}, "short": {}, "shipped": {},
+        "number": SO, "status": "created", "stage": "created", "version": 1, "total": "19.98",
+        "reserved": {}, "short": {}, "shipped": {}, "awaiting_role": None, "production": [],
+        "requisitions": [],
     }  # fmt: skip
     order = ledger.sales_order(SO)
     assert order.region == "north"  # taken from the customer
@@ -340,21 +352,23 @@ def test_payment_terms_of_zero_and_365_days_are_accepted(ledger: Ledger, days: i
     assert ledger.customer("C-2").payment_terms_days == days
 
 
-def test_amending_an_approved_order_in_the_ledger_releases_its_stock(ledger: Ledger) -> None:
+def test_amending_an_approved_orders_lines_reserves_them_again(ledger: Ledger) -> None:
     ledger.receive_finished_goods(
         meta(), sku="SKU-1", warehouse="WH1", production_ref="MO-1", quantity_="5"
     )
     ledger.create_sales_order(meta(), **order_args())
-    ledger.approve_sales_order(meta(), number=SO)
+    ledger.submit_sales_order(meta(), number=SO)
     assert ledger.stock_item("SKU-1", "WH1").reservations == {SO: D(2)}
 
     result = ledger.amend_sales_order(
         meta(), number=SO, lines=[{"sku": "SKU-1", "quantity": "3", "unit_price": "1"}]
     ).result
 
-    assert (result["status"], result["reserved"], result["short"]) == ("created", {}, {})
+    # Nothing the approval rules look at needs approval: the order is approved again and
+    # reserved at its new quantity in the same save.
+    assert (result["status"], result["reserved"], result["short"]) == ("approved", {"1": "3"}, {})
     item = ledger.stock_item("SKU-1", "WH1")
-    assert (item.locked, item.reservations) == (Decimal(0), {})
+    assert (item.locked, item.reservations) == (Decimal(3), {SO: D(3)})
 
 
 def test_an_amendment_that_changes_nothing_is_refused(ledger: Ledger) -> None:
