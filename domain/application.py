@@ -45,12 +45,18 @@ from domain.warehouses import Warehouse
 A = TypeVar("A", bound=Aggregate)
 
 MAX_ATTEMPTS = 40
+SKEW_RETRIES = 3
 
 
 class RecheckOnFreshReads(Exception):
     """Raised by a decision that must not rest on this process's cached aggregates: one
     that leaves an aggregate it judged unwritten (a line decided short), so no version
     check would catch a stale copy."""
+
+
+class ReadSkew(Exception):
+    """Two aggregates read for one decision disagree in a way no committed state allows (a
+    write landed between the two reads): decide again, as after a version conflict."""
 
 
 @dataclass(frozen=True)
@@ -159,12 +165,17 @@ class LedgerBase(Application[UUID]):
         for attempt in range(MAX_ATTEMPTS):
             trusting = attempt == 0 and self._saved is not None
             self._attempt.trusting, self._attempt.used = trusting, []
+            self._attempt.number = attempt
             # One decision sees one copy of each aggregate, however many steps load it.
             self._attempt.loaded = {}
             try:
                 decision = decide()
             except RecheckOnFreshReads:
                 self._forget_used()
+                continue
+            except ReadSkew:
+                self._forget_used()
+                _backoff(attempt)
                 continue
             except DomainError:
                 replay = self._replay(idempotency)
@@ -233,6 +244,11 @@ class LedgerBase(Application[UUID]):
         if loaded is not None:
             loaded[aggregate_id] = found
         return found
+
+    def read_skew_possible(self) -> bool:
+        """Whether a disagreement between two reads may be a write landing between them:
+        decided again a few times, a disagreement that persists is the stored state."""
+        return int(getattr(self._attempt, "number", MAX_ATTEMPTS)) < SKEW_RETRIES
 
     def confirm_on_fresh_reads(self) -> None:
         """Decide again on fresh reads if this attempt trusted cached copies (see

@@ -9,7 +9,14 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.application import Decision, IdempotencyClaim, LedgerBase, Outcome, check_version
+from domain.application import (
+    Decision,
+    IdempotencyClaim,
+    LedgerBase,
+    Outcome,
+    ReadSkew,
+    check_version,
+)
 from domain.customers import ACTIVE, Customer, customer_id
 from domain.exceptions import InvalidInput, NotFound, RuleViolation
 from domain.production import SCHEDULED, ProductionOrder, production_order_id
@@ -456,7 +463,15 @@ class SalesCommands(LedgerBase):
             ]
             for item in items:
                 assert isinstance(item, StockItem)
-                item.issue_for_shipment(order.number, per_sku[item.sku], ref, when)
+                try:
+                    item.issue_for_shipment(order.number, per_sku[item.sku], ref, when)
+                except RuleViolation:
+                    # The order and its reservation change in one save: if the order says
+                    # shippable and the item disagrees, another shipment may have landed
+                    # between the two reads (or the reservation was released by hand).
+                    if self.read_skew_possible():
+                        raise ReadSkew from None
+                    raise
             trigger = "shipped" if order.status == SHIPPED else "partially_shipped"
             items += self._advance(order, self._workflow_of(order), trigger, when)
             result = {**_order_result(order), "shipment_ref": ref, "tracking_number": tracking}
