@@ -108,7 +108,7 @@ def ledger_workloads(
                 transfers,
                 warmup=transfer_spread,
             ),
-            # Multiples of three: each order is created, approved and shipped in turn.
+            # Multiples of three: each order is created, submitted and shipped in turn.
             Workload(ORDER_FLOW, _order_flow(ledger, skus), 3 * (reservations // 3), warmup=30),
         ]
     finally:
@@ -130,7 +130,8 @@ def _reserve(ledger: Ledger, tag: str, skus: list[str]) -> Callable[[int], objec
 
 
 def _order_flow(ledger: Ledger, skus: list[str]) -> Callable[[int], object]:
-    """Call i runs step i % 3 of order i // 3: create (one line), approve (reserves), ship."""
+    """Call i runs step i % 3 of order i // 3: create (one line), submit (no approval levels
+    are configured, so it approves and reserves in the same save), ship."""
     ledger.register_customer(
         meta("register_customer"), code_="C-BENCH", name="Bench customer", contacts=[],
         billing_address="Bench road 1", shipping_address="Bench road 2", region="bench",
@@ -147,7 +148,7 @@ def _order_flow(ledger: Ledger, skus: list[str]) -> Callable[[int], object]:
                 lines=[{"sku": skus[(i // 3) % len(skus)], "quantity": "1", "unit_price": "9.90"}],
             )  # fmt: skip
         elif phase == 1:
-            ledger.approve_sales_order(meta("approve_sales_order"), number=number, idempotency=key)
+            ledger.submit_sales_order(meta("submit_sales_order"), number=number, idempotency=key)
         else:
             ledger.ship_sales_order(
                 meta("ship_sales_order"), number=number, lines={1: "1"}, carrier="DHL",

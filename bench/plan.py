@@ -22,6 +22,10 @@ class Plan:
     events: int
     projection_items: int
     projection_repeats: int
+    timeline_orders: int  # orders taken through their lifecycle by command for the order log
+    sla_open: int  # open orders in the read model the SLA monitor scans
+    sla_real: int  # of which recorded by command (a quarter of them late); the rest synthetic
+    sla_repeats: int
 
 
 FULL = Plan(
@@ -36,6 +40,10 @@ FULL = Plan(
     events=100_000,
     projection_items=1_000,
     projection_repeats=3,
+    timeline_orders=3_000,
+    sla_open=100_000,
+    sla_real=400,
+    sla_repeats=15,
 )
 QUICK = Plan(
     rounds=3,
@@ -49,6 +57,10 @@ QUICK = Plan(
     events=5_000,
     projection_items=100,
     projection_repeats=1,
+    timeline_orders=150,
+    sla_open=5_000,
+    sla_real=80,
+    sla_repeats=3,
 )
 
 

@@ -55,22 +55,22 @@ def measure_projections(
         def catch_up(label: str, projections: list[Projection]) -> Measured:
             store = factory.view_store(settings, label)
             try:
-                return _catch_up(ledger, store, projections, page, head, profiler, label)
+                return catch_up_into(ledger, store, projections, page, head, profiler, label)
             finally:
                 store.close()
 
         read_log()  # warm-up: the log is now in the page cache
         return ProjectionRates(
             events=head,
-            read_log=_median_of(repeats, read_log),
-            inventory=_median_of(repeats, lambda: catch_up("inventory", [InventoryProjection()])),
+            read_log=median_of(repeats, read_log),
+            inventory=median_of(repeats, lambda: catch_up("inventory", [InventoryProjection()])),
             all_models=catch_up("all", read_models(ledger)),
         )
     finally:
         runtime.close()
 
 
-def _median_of(repeats: int, measure: Callable[[], Measured]) -> Measured:
+def median_of(repeats: int, measure: Callable[[], Measured]) -> Measured:
     runs = [measure() for _ in range(repeats)]
     return Measured(median(r.rate for r in runs), median(r.cpu_us for r in runs))
 
@@ -117,7 +117,7 @@ def read_log_decoded(ledger: Ledger, page: int, head: int) -> int:
     return decoded
 
 
-def _catch_up(
+def catch_up_into(
     ledger: Ledger,
     store: ViewStore,
     projections: list[Projection],

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from bench.baseline import CREATE, PAIR, UPDATE
 from bench.commands import ORDER_FLOW, RESERVE_HOT, RESERVE_SPREAD, TRANSFER
+from bench.orders import TimelineRates
 from bench.plan import Plan, hot_open_reservations
 from bench.projection import ProjectionRates
+from bench.sla import LIST_LIMIT, LIST_WITHIN, SlaTimes
 from bench.timing import Measured
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -26,6 +28,8 @@ class StoreResults:
     version: str
     calls: dict[str, Measured]  # medians over the rounds, per workload label
     projections: ProjectionRates
+    timeline: TimelineRates
+    sla: SlaTimes
 
 
 Pick = Callable[[StoreResults], Measured | None]
@@ -45,12 +49,17 @@ class Figure:
         return None if measured is None else measured.rate
 
 
-def figures(plan: Plan, events: int) -> list[Figure]:
+def figures(plan: Plan, events: int, first: StoreResults | None = None) -> list[Figure]:
+    """The rows; log lengths in their names come from `first` (the same on every store)."""
+
     def call(label: str) -> Pick:
         return lambda r: r.calls[label]
 
     def read_log(r: StoreResults) -> Measured:
         return r.projections.read_log
+
+    def read_order_log(r: StoreResults) -> Measured:
+        return r.timeline.read_log
 
     def command_goal(r: StoreResults) -> float:
         return COMMAND_TARGET * r.calls[UPDATE].rate
@@ -62,6 +71,12 @@ def figures(plan: Plan, events: int) -> list[Figure]:
         return ORDER_FLOW_TARGET * r.calls[CREATE].rate
 
     update, command_target = call(UPDATE), f"ratio ≥ {COMMAND_TARGET:.1f}"
+    if first is None:
+        order_log, timeline = f"{plan.timeline_orders:,} orders", ""
+    else:
+        log = first.timeline
+        order_log = f"{log.orders:,} orders, {log.events:,} events"
+        timeline = f" ({log.order_events:,} of its events are the model's: one timeline row each)"
     spread, hot_open = plan.spread, hot_open_reservations(plan)
     return [
         Figure("bare library: create, 1 event per save", "saves/s", call(CREATE)),
@@ -105,7 +120,8 @@ def figures(plan: Plan, events: int) -> list[Figure]:
             pair_goal,
         ),
         Figure(
-            "order flow: create → approve (reserve) → ship, one line, idempotency keys",
+            "order flow: create → submit (approval + reservation) → ship, one line,"
+            " idempotency keys",
             "commands/s",
             call(ORDER_FLOW),
             call(CREATE),
@@ -128,6 +144,19 @@ def figures(plan: Plan, events: int) -> list[Figure]:
             "log events/s",
             lambda r: r.projections.all_models,
             read_log,
+        ),
+        Figure(
+            f"read the order log decoded, {order_log}",
+            "events/s",
+            read_order_log,
+            read_order_log,
+            "reference",
+        ),
+        Figure(
+            f"orders + timeline catch-up from 0, the order log{timeline}",
+            "log events/s",
+            lambda r: r.timeline.catch_up,
+            read_order_log,
         ),
     ]
 
@@ -176,6 +205,62 @@ def verdicts(rows: list[Figure], results: dict[str, StoreResults]) -> list[str]:
                 short = 1 - value / goal
                 found.append(f"MISSED: {row.name} on {store}: {short:.0%} short of {row.target}")
     return found
+
+
+def sla_table(plan: Plan, results: dict[str, StoreResults]) -> str:
+    """SLA monitor times per store, in milliseconds."""
+    hours = LIST_WITHIN.total_seconds() / 3600
+    rows: list[tuple[str, Callable[[SlaTimes], str]]] = [
+        ("open orders in the read model (real + synthetic rows)", lambda t: f"{t.open_orders:,}"),
+        (
+            "of them recorded by command and projected / late (past due, no breach recorded)",
+            lambda t: f"{t.real_orders:,} / {t.late:,}",
+        ),
+        (
+            "due query alone (`due_unrecorded`, what a scan reads first), ms",
+            lambda t: _ms(t.due_query),
+        ),
+        (
+            f"at-risk/late list (`queries.sla_orders`, due within {hours:.0f} h,"
+            f" limit {LIST_LIMIT}: the API's defaults), ms",
+            lambda t: f"{_ms(t.list_query)} ({t.listed:,} rows)",
+        ),
+        (
+            "full `SlaMonitor.scan()`: due query + one `record_sla_breach` command per late order"
+            ", ms",
+            lambda t: f"{_ms(t.scan)} ({t.recorded:,} breaches)",
+        ),
+        ("per breach recorded (scan minus due query, per breach), ms", lambda t: _ms(t.per_breach)),
+        (
+            "scan once the breaches are projected (nothing to record), ms",
+            lambda t: _ms(t.idle_scan),
+        ),
+    ]
+    title = f"SLA monitor, {plan.sla_open:,} open orders"
+    lines = [f"| {title} | SQLite | PostgreSQL |", "|---|--:|--:|"]
+    for name, cell in rows:
+        cells = [cell(results[s].sla) if s in results else "n/a" for s in STORES]
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
+
+
+def sla_plans(results: dict[str, StoreResults]) -> list[str]:
+    """The plans the stores chose for the two SLA queries (EXPLAIN), one line each."""
+    found = []
+    for store, result in results.items():
+        found.append(f"{store} plan of the due query: `{_plain(result.sla.due_plan)}`")
+        found.append(f"{store} plan of the at-risk/late list: `{_plain(result.sla.list_plan)}`")
+    return found
+
+
+def _plain(plan: str) -> str:
+    """A plan without the literal timestamps PostgreSQL prints for the parameters."""
+    return re.sub(r"'[^']*'::timestamp with time zone", "$1", plan)
+
+
+def _ms(seconds: float) -> str:
+    ms = seconds * 1000
+    return f"{ms:,.2f}" if ms < 10 else f"{ms:,.1f}" if ms < 100 else f"{ms:,.0f}"
 
 
 def write_docs(path: Path, block: str) -> None:

@@ -1,6 +1,6 @@
 """Measure the command path and projection catch-up on SQLite and PostgreSQL in one run.
 
-    python -m bench.run                      # full run, both stores (~3-4 minutes)
+    python -m bench.run                      # full run, both stores (~5 minutes)
     python -m bench.run --quick --stores sqlite
     python -m bench.run --write-docs         # also rewrite the table in docs/performance.md
     python -m bench.run --quick --profile var/profiles   # cProfile every timed section
@@ -24,6 +24,7 @@ import psycopg
 
 from bench.baseline import baseline_workloads
 from bench.commands import ledger_workloads
+from bench.orders import measure_timeline
 from bench.plan import FULL, QUICK, Plan
 from bench.projection import measure_projections
 from bench.report import (
@@ -31,16 +32,23 @@ from bench.report import (
     StoreResults,
     cpu_table,
     figures,
+    sla_plans,
+    sla_table,
     table,
     verdicts,
     write_docs,
 )
+from bench.sla import measure_sla
 from bench.stores import StoreFactory, postgres_problem
 from bench.timing import Profiler, interleaved
 
-DESCRIPTION = "Command and projection throughput on SQLite and PostgreSQL, against the library."
+DESCRIPTION = (
+    "Command and projection throughput and SLA scan times on SQLite and PostgreSQL,"
+    " against the library."
+)
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+LOADS: list[float] = []  # 1-minute load average at every step of the run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,18 +64,27 @@ def main(argv: list[str] | None = None) -> int:
         with StoreFactory(kind, args.postgres_url) as factory:
             result = measure_store(factory, plan, profiler.for_store(kind))
             results[result.label] = result
-    run = RunInfo(args.quick, time.perf_counter() - started, load_before, os.getloadavg()[0])
-    rows = figures(plan, _events(results, plan))
+    run = RunInfo(
+        args.quick,
+        time.perf_counter() - started,
+        load_before,
+        os.getloadavg()[0],
+        max([load_before, *LOADS, os.getloadavg()[0]]),
+    )
+    rows = figures(plan, _events(results, plan), _first(results))
     print(table(rows, results))
     print()
     print("\n".join(verdicts(rows, results)))
     print()
     print(cpu_table(rows, results))
+    print()
+    print(sla_table(plan, results))
+    print("\n".join(sla_plans(results)))
     print(f"\n{run.describe()}")
     for report in profiler.finish():
         print(report, file=sys.stderr)
     if args.write_docs:
-        write_docs(DOCS, docs_block(rows, results, run))
+        write_docs(DOCS, docs_block(plan, rows, results, run))
         print(f"wrote {DOCS}")
     return 0
 
@@ -78,18 +95,28 @@ class RunInfo:
     seconds: float
     load_before: float
     load_after: float
+    load_peak: float  # highest seen at the steps of the run
 
     def describe(self) -> str:
         # The load average says whether other jobs shared the machine during the run.
         mode = "quick run (small counts, not representative)" if self.quick else "full run"
-        return (
+        text = (
             f"{mode}: {self.seconds:.0f} s; 1-minute load average"
-            f" {self.load_before:.1f} before, {self.load_after:.1f} after"
+            f" {self.load_before:.1f} before, {self.load_after:.1f} after,"
+            f" {self.load_peak:.1f} at its highest"
         )
+        cpus = os.cpu_count() or 1
+        if self.load_peak > cpus:
+            text += (
+                f" — a busy machine: other jobs wanted more than its {cpus} CPUs during the run,"
+                " so rates are lower and noisier than on a quiet one"
+            )
+        return text
 
 
 def measure_store(factory: StoreFactory, plan: Plan, profiler: Profiler) -> StoreResults:
     def step(what: str) -> None:
+        LOADS.append(os.getloadavg()[0])
         print(f"[{factory.label}] {what}", file=sys.stderr, flush=True)
 
     step("set-up: bare library application and ledger")
@@ -120,10 +147,29 @@ def measure_store(factory: StoreFactory, plan: Plan, profiler: Profiler) -> Stor
         items=plan.projection_items,
         repeats=plan.projection_repeats,
     )
-    return StoreResults(factory.label, factory.describe(), calls, projections)
+    step(f"orders projection over {plan.timeline_orders:,} orders recorded by command")
+    timeline = measure_timeline(
+        factory,
+        factory.settings("timeline"),
+        profiler,
+        orders=plan.timeline_orders,
+        skus=plan.projection_items,
+        repeats=plan.projection_repeats,
+    )
+    step(f"SLA monitor over {plan.sla_open:,} open orders ({plan.sla_real:,} recorded by command)")
+    sla = measure_sla(
+        factory.settings("sla"),
+        profiler,
+        open_orders=plan.sla_open,
+        real_orders=plan.sla_real,
+        repeats=plan.sla_repeats,
+    )
+    return StoreResults(factory.label, factory.describe(), calls, projections, timeline, sla)
 
 
-def docs_block(rows: list[Figure], results: dict[str, StoreResults], run: RunInfo) -> str:
+def docs_block(
+    plan: Plan, rows: list[Figure], results: dict[str, StoreResults], run: RunInfo
+) -> str:
     stores = ", ".join(r.version for r in results.values())
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} CPUs,"
@@ -139,8 +185,20 @@ def docs_block(rows: list[Figure], results: dict[str, StoreResults], run: RunInf
         " the rates above, so they show what the ledger adds even when rates are noisy.",
         "",
         cpu_table(rows, results),
+        "",
+        "SLA monitor over the orders read model: wall-clock milliseconds, medians of"
+        " repeated queries (the scans run once each; the first one records every breach).",
+        "",
+        sla_table(plan, results),
+        "",
+        *(f"- {line}" for line in sla_plans(results)),
     ]
     return "\n".join(lines)
+
+
+def _first(results: dict[str, StoreResults]) -> StoreResults | None:
+    """Counts that are the same on every store (log lengths) come from the first one."""
+    return next(iter(results.values()), None)
 
 
 def _events(results: dict[str, StoreResults], plan: Plan) -> int:
