@@ -7,7 +7,7 @@ from typing import Any
 from domain.application import Decision, IdempotencyClaim, LedgerBase, Outcome, check_version
 from domain.exceptions import InvalidInput
 from domain.products import MAKE_OR_BUY, Product
-from domain.values import Meta, code, currency, money, text
+from domain.values import Meta, code, currency, money, stable_id, text
 from domain.warehouses import Warehouse
 
 
@@ -63,7 +63,7 @@ class CatalogCommands(LedgerBase):
         cost = money(standard_cost, "standard_cost")
 
         def decide() -> Decision:
-            product = self.product(sku)
+            product = self.load(Product, stable_id("product", sku), f"product {sku!r}")
             check_version(product, expected_version, f"product {sku!r}")
             product.reprice(price, cost)
             return Decision([product], {"sku": sku, "version": product.version})

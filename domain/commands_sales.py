@@ -74,6 +74,10 @@ class SalesCommands(LedgerBase):
     def customer(self, code_: str) -> Customer:
         return self.load(Customer, customer_id(code_), f"customer {code_!r}")
 
+    def customer_view(self, code_: str) -> Customer:
+        """A customer to read, not change (see `peek`)."""
+        return self.peek(Customer, customer_id(code_), f"customer {code_!r}")
+
     def sales_order(self, number: str) -> SalesOrder:
         return self.load(SalesOrder, sales_order_id(number), f"sales order {number!r}")
 
@@ -166,7 +170,7 @@ class SalesCommands(LedgerBase):
             if reference and self.exists(external_reference_id(channel_code, reference)):
                 return Decision([], self._first_order(channel_code, reference))
             self.require_absent(sales_order_id(order_number), f"sales order {order_number!r}")
-            account = self.customer(customer)
+            account = self.customer_view(customer)
             if account.status != ACTIVE:
                 raise RuleViolation(
                     f"customer {customer!r} is {account.status}", rule="customer-not-active"
@@ -535,7 +539,7 @@ class SalesCommands(LedgerBase):
         return definition, defaults
 
     def _facts(self, order: SalesOrder) -> ApprovalFacts:
-        customer = self.customer(order.customer)
+        customer = self.customer_view(order.customer)
         return ApprovalFacts(
             amount=order.total,
             currency=order.currency,

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
@@ -26,8 +27,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
+@lru_cache(maxsize=65_536)
 def stable_id(kind: str, *parts: str) -> UUID:
-    """A deterministic id: creating the same thing twice conflicts instead of duplicating."""
+    """A deterministic id: creating the same thing twice conflicts instead of duplicating.
+    Cached: the same SKUs, warehouses and stock items are named by every command."""
     return uuid5(NAMESPACE, ":".join((kind, *parts)))
 
 
