@@ -297,10 +297,12 @@ class SalesOrder(Aggregate):
     @property
     def routed_lines(self) -> set[int]:
         """Short lines already waiting on a live production order or a requisition."""
+        # Received production has delivered (and reserved) its goods: a line short again
+        # after that needs new routing.
         live = {
             made["line_no"]
             for made in self.production.values()
-            if made["status"] not in ("cancelled", "detached")
+            if made["status"] not in ("cancelled", "detached", "received")
         }
         return live | {
             line

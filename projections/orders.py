@@ -190,7 +190,7 @@ def _fold(row: dict[str, Any], kind: str, e: Any) -> Decimal | None:
         if e.everything_delivered:
             row["status"] = "delivered"
     elif kind == "Cancelled":
-        row["status"] = "cancelled"
+        row.update(status="cancelled", awaiting_role=None)
     elif kind == "Recorded" and _breaches_current_stage(row, e):
         row["sla_breached_at"] = e.timestamp
     return None
