@@ -188,6 +188,9 @@ class ProductionCommands(SalesCommands):
                             touched += self._advance(
                                 order, self._workflow_of(order), "stock_covered", when
                             )
+                    # Less was made than the line lacks: the rest is routed again (a new
+                    # production order, or a requisition), never left waiting on nothing.
+                    touched += self._route_shortages(order, when)
             return Decision(_unique(touched), _production_result(made))
 
         return self.execute(meta, decide, idempotency)

@@ -301,3 +301,33 @@ def _timeline_step(row: dict[str, Any]) -> dict[str, Any]:
     if seconds is not None:
         row["seconds_in_previous_stage"] = Decimal(seconds)
     return row
+
+
+def order_stages(
+    cur: Cursor, number: str, steps: list[dict[str, Any]], now: datetime
+) -> dict[str, Any] | None:
+    """The current stage and how long the order has been in it, and the time spent in each
+    stage it has left (summed over visits), from the timeline and the order's row."""
+    row = cur.execute(
+        "SELECT stage, stage_role, stage_entered_at, sla_due_at, sla_breached_at"
+        " FROM sales_orders WHERE number = ?",
+        (number,),
+    ).fetchone()
+    if row is None:
+        return None
+    stage, role, entered, due, breached = row
+    spent: dict[str, Decimal] = {}
+    for step in steps:
+        if step["kind"] == "StageChanged" and step["seconds_in_previous_stage"] is not None:
+            left = step["from_stage"]
+            spent[left] = spent.get(left, Decimal(0)) + step["seconds_in_previous_stage"]
+    entered_at = _aware(entered)
+    return {
+        "stage": stage,
+        "responsible_role": role,
+        "entered_at": entered_at,
+        "seconds_in_stage": Decimal(str(max(0.0, (now - entered_at).total_seconds()))),
+        "sla_due_at": None if due is None else _aware(due),
+        "sla_breached_at": None if breached is None else _aware(breached),
+        "seconds_in_each_stage_left": spent,
+    }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -188,13 +188,17 @@ def list_sales_orders(
 def sales_order_timeline(
     number: CodePath, rt: RuntimeDep, min_position: MinPosition = None
 ) -> Response:
-    """Every transition of the order: from → to, who, when, and time spent in the stage left."""
+    """Every event of the order: stage before → after, status, who (actor and role), when,
+    and time spent in the stage left; with the current stage, how long the order has been in
+    it, its SLA, and the total time spent in each stage it has left."""
     wait_for_position(rt, min_position, "orders")
     with rt.store.read() as cur:
         rows = queries.order_timeline(cur, number)
-    if not rows:
+        current = queries.order_stages(cur, number, rows, datetime.now(UTC))
+    if not rows or current is None:
         raise ApiError(404, f"no timeline for sales order {number!r}", "not-found")
-    return json_response({"number": number, "items": [to_json_ready(r) for r in rows]})
+    body = {"number": number, "current": to_json_ready(current)}
+    return json_response({**body, "items": [to_json_ready(r) for r in rows]})
 
 
 @router.get("/{number}/status")

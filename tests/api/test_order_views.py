@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from tests.api.conftest import Api, assert_problem
 
 
@@ -46,6 +48,18 @@ def test_the_timeline_shows_each_step_of_an_order_as_it_happens(stocked: Api) ->
         ("StageChanged", "stock_confirmed", "shipped", "shipped"),
     ]
     assert "1Z9" in body["items"][-2]["detail"]
+    current = body["current"]
+    assert (current["stage"], current["responsible_role"]) == ("shipped", "warehouse")
+    assert current["entered_at"] == body["items"][-1]["recorded_at"]
+    assert Decimal(current["seconds_in_stage"]) >= 0
+    assert current["sla_due_at"] is not None
+    assert current["sla_breached_at"] is None
+    spent = current["seconds_in_each_stage_left"]
+    assert sorted(spent) == ["approved", "created", "stock_confirmed"]
+    left = [s for s in body["items"] if s["kind"] == "StageChanged"]
+    assert sum(Decimal(v) for v in spent.values()) == sum(
+        Decimal(s["seconds_in_previous_stage"]) for s in left
+    )
 
 
 def test_the_orders_list_filters_by_status_and_pages_by_number(stocked: Api) -> None:

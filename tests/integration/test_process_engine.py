@@ -594,6 +594,32 @@ def test_receiving_production_reserves_the_goods_for_the_waiting_line_in_the_sam
     assert (shipped.result["stage"], shipped.result["status"]) == ("shipped", "shipped")
 
 
+def test_production_that_made_less_than_the_line_lacks_routes_the_rest_in_the_receipt_save(
+    shop: Ledger,
+) -> None:
+    short_make_order(shop)  # 5 × MAKE-1 short
+    shop.issue_production_materials(meta(), number=PRD, components={"COMP-1": "4"})
+    shop.complete_production(meta(), number=PRD, produced="3")
+    shop.record_production_qc(meta(), number=PRD, passed=True)
+    head = shop.head()
+
+    outcome = shop.receive_production(meta(), number=PRD)
+
+    found = saved_by(shop, outcome, head)
+    assert names(found) == [
+        "ProductionOrder.Received", "StockItem.FinishedGoodsReceived", "StockItem.Reserved",
+        "SalesOrder.ProductionProgressed", "SalesOrder.ShortageReserved",
+        "SalesOrder.ShortageRouted", "ProductionOrder.Scheduled",
+    ]  # fmt: skip
+    rest = found[-1][1]
+    assert (rest.number, rest.sku, rest.quantity, rest.line_no) == (
+        "PRD-SO-1-L1-2", "MAKE-1", D(2), 1,
+    )  # fmt: skip
+    stored = shop.sales_order("SO-1")
+    assert (stored.reserved, stored.short) == ({"1": D(3)}, {"1": D(2)})
+    assert stored.production["PRD-SO-1-L1-2"] == {"line_no": 1, "status": "scheduled"}
+
+
 # -- purchasing for short buy lines --------------------------------------------------------------
 
 
