@@ -12,7 +12,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.application import Decision, IdempotencyClaim, Outcome, check_version
 from domain.commands_sales import SalesCommands, _unique
-from domain.exceptions import AlreadyExists, InvalidInput, NotFound, RuleViolation
+from domain.exceptions import AlreadyExists, InvalidInput, NotFound, RuleViolation, StaleVersion
 from domain.production import (
     COMPLETED,
     QC_PASSED,
@@ -306,7 +306,14 @@ class ProductionCommands(SalesCommands):
         def decide() -> Decision:
             current = self.approval_policy()
             if current is None:
+                if expected_version not in (None, 0):  # GET answers version 0 for none
+                    raise StaleVersion(
+                        f"there is no approval policy yet, not version {expected_version}",
+                        current_version=0,
+                    )
                 current = ApprovalPolicy(clean)
+            elif expected_version == 0:
+                raise AlreadyExists("an approval policy already exists")
             else:
                 check_version(current, expected_version, "approval policy")
                 current.publish(clean)

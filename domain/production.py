@@ -108,6 +108,9 @@ class ProductionOrder(Aggregate):
         self.status = RECEIVED
 
     def cancel(self, reason: str, effective_at: datetime) -> None:
+        self.require(
+            {SCHEDULED, MATERIALS_ISSUED, COMPLETED, QC_PASSED, QC_FAILED}, "cancel"
+        )  # already cancelled or received: nothing to cancel
         if self.status != SCHEDULED:
             raise RuleViolation(
                 f"production order {self.number} has started ({self.status}): it cannot be"

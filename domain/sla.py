@@ -8,7 +8,7 @@ changes the version seen by) the people working on the order.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -17,7 +17,9 @@ from domain.values import stable_id
 
 
 def sla_breach_id(order_id: UUID, stage: str, due_at: datetime) -> UUID:
-    return stable_id("sla-breach", str(order_id), stage, due_at.isoformat())
+    """One id per instant, however its offset is written (read models may hand back
+    the due time in their session's time zone)."""
+    return stable_id("sla-breach", str(order_id), stage, due_at.astimezone(UTC).isoformat())
 
 
 class SlaBreach(Aggregate):
