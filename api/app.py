@@ -19,6 +19,7 @@ from api.routes import (
     production,
     products,
     purchase_orders,
+    receivables,
     reservations,
     sales_orders,
     sla,
@@ -60,7 +61,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.middleware("http")(_guard_bodies(settings.max_body_bytes))
     for module in (
         products, warehouses, customers, purchase_orders, sales_orders, order_stream,
-        production, workflows, sla, stock, reservations, inventory, notifications, health,
+        production, workflows, sla, receivables, stock, reservations, inventory, notifications,
+        health,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

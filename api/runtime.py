@@ -18,6 +18,7 @@ from projections.orders import OrdersProjection
 from projections.outbox import OutboxProjection, Routing, Webhook
 from projections.production import ProductionProjection
 from projections.purchasing import PurchasingProjection
+from projections.receivables import ReceivablesProjection
 from projections.runner import ProjectionRunner
 from projections.safety_stock import SafetyStockFollower
 from projections.sla import SlaMonitor
@@ -55,6 +56,7 @@ def read_models(ledger: Ledger | None, routing: Routing | None = None) -> list[P
         PurchasingProjection(),
         OrdersProjection(),
         ProductionProjection(),
+        ReceivablesProjection(),
         SafetyStockFollower(ledger),
         OutboxProjection(routing),
     ]
@@ -107,7 +109,11 @@ def open_runtime(
     with schema_lock(settings):
         if settings.is_postgres:
             PostgresViewStore.ensure_schema(settings.postgres_conninfo(), settings.events_schema)
-        ledger = Ledger(settings.eventsourcing_env(), receipt_tolerance=settings.receipt_tolerance)
+        ledger = Ledger(
+            settings.eventsourcing_env(),
+            receipt_tolerance=settings.receipt_tolerance,
+            tax_rate=settings.tax_rate,
+        )
         store = build_store(settings)
         runner = ProjectionRunner(
             ledger,

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     receipt_tolerance: Decimal = Field(
         Decimal("0.05"), description="Over-receipt allowed on a PO line, as a fraction"
     )
+    tax_rate: Decimal = Field(
+        Decimal(0), ge=0, le=1, description="Tax on receivables, a fraction of the net amount"
+    )
     projection_page_size: int = 1000
     projection_poll_seconds: float = 0.5
     run_projections: bool = Field(True, description="Run projection workers inside the API")

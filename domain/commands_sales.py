@@ -20,6 +20,7 @@ from domain.application import (
 from domain.customers import ACTIVE, Customer, customer_id
 from domain.exceptions import InvalidInput, NotFound, RuleViolation
 from domain.production import SCHEDULED, ProductionOrder, production_order_id
+from domain.receivables import Receivable, shipped_lines
 from domain.requisitions import OPEN, PurchaseRequisition, requisition_id
 from domain.sales_orders import (
     APPROVED,
@@ -71,6 +72,8 @@ def requisition_for_order_id(number: str) -> UUID:
 
 
 class SalesCommands(LedgerBase):
+    tax_rate = ZERO  # on receivables, as a fraction of the net amount (settings: TAX_RATE)
+
     def customer(self, code_: str) -> Customer:
         return self.load(Customer, customer_id(code_), f"customer {code_!r}")
 
@@ -478,8 +481,17 @@ class SalesCommands(LedgerBase):
                     raise
             trigger = "shipped" if order.status == SHIPPED else "partially_shipped"
             items += self._advance(order, self._workflow_of(order), trigger, when)
-            result = {**_order_result(order), "shipment_ref": ref, "tracking_number": tracking}
-            return Decision([order, *_unique(items)], result)
+            # What the customer now owes, recognised in the shipment's own save.
+            owed = Receivable.for_shipment(
+                order.number, ref, order.customer, order.currency,
+                shipped_lines(order.lines, quantities, order.currency), self.tax_rate, when,
+            )  # fmt: skip
+            result = {
+                **_order_result(order), "shipment_ref": ref, "tracking_number": tracking,
+                "receivable": {"id": str(owed.id), "net": str(owed.net), "tax": str(owed.tax),
+                               "total": str(owed.total), "currency": owed.currency},
+            }  # fmt: skip
+            return Decision([order, *_unique(items), owed], result)
 
         return self.execute(meta, decide, idempotency)
 

@@ -15,8 +15,14 @@ class Ledger(CatalogCommands, PurchasingCommands, ProductionCommands, StockComma
     """Orders, stock and (later) receivables as event-sourced aggregates in one log."""
 
     def __init__(
-        self, env: Mapping[str, str] | None = None, *, receipt_tolerance: Decimal | None = None
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        receipt_tolerance: Decimal | None = None,
+        tax_rate: Decimal | None = None,
     ) -> None:
         if receipt_tolerance is not None:
             self.receipt_tolerance = receipt_tolerance
+        if tax_rate is not None:
+            self.tax_rate = tax_rate
         super().__init__(env)

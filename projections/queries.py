@@ -331,3 +331,36 @@ def order_stages(
         "sla_breached_at": None if breached is None else _aware(breached),
         "seconds_in_each_stage_left": spent,
     }
+
+
+def list_receivables(
+    cur: Cursor,
+    *,
+    customer: str | None,
+    order_number: str | None,
+    status: str | None,
+    after: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Receivables in the order they were recognised (cursor: the log position)."""
+    sql = (
+        "SELECT receivable_id, position, order_number, shipment_ref, customer, currency, net,"
+        " tax, total, status, recognised_at, recorded_at, version FROM receivables"
+    )
+    where: list[str] = []
+    params: list[Any] = []
+    filters = (("customer", customer), ("order_number", order_number), ("status", status))
+    for column, value in filters:
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if after is not None:
+        where.append("position > ?")
+        params.append(after)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    rows = cur.execute(sql + " ORDER BY position LIMIT ?", [*params, limit]).fetchdicts()
+    for row in rows:
+        for name in ("net", "tax", "total"):
+            row[name] = Decimal(row[name])
+    return rows

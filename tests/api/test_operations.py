@@ -55,6 +55,7 @@ def test_the_health_probe_reports_the_store_the_head_and_each_projection(
         "purchasing",
         "orders",
         "production",
+        "receivables",
         "safety_stock",
         "outbox",
     }

@@ -43,7 +43,7 @@ def test_demo_loads_realistic_data_and_projections_catch_up(settings: Settings) 
     assert "demo data:" in output
     code, output = invoke(settings, "projections", "status")
     assert code == 0, output
-    for name in ("catalog", "inventory", "purchasing", "orders", "safety_stock", "outbox"):
+    for name in ("catalog", "inventory", "purchasing", "orders", "receivables", "outbox"):
         line = next(line for line in output.splitlines() if name in line)
         assert line.split("│")[-2].strip() == "0", f"{name} still lags: {line}"
     rows = inventory_rows(settings)

@@ -76,13 +76,24 @@ def test_a_shipment_issues_its_stock_out_of_the_reservation_in_the_same_save(
     found = saved_by(sales, outcome, head)
     assert names(found) == [
         "SalesOrder.Shipped", "StockItem.IssuedForShipment", "StockItem.IssuedForShipment",
+        "Receivable.Recognised",
     ]  # fmt: skip
-    issued = {(e.originator_id, e.order_ref, e.quantity, e.shipment_ref) for _, e in found[1:]}
+    issued = {(e.originator_id, e.order_ref, e.quantity, e.shipment_ref) for _, e in found[1:3]}
     assert issued == {
         (StockItem.create_id("SKU-1", "WH1"), "SO-1", D(5), "SH-1"),
         (StockItem.create_id("SKU-2", "WH1"), "SO-1", D(5), "SH-1"),
     }
     assert found[0][1].meta["command"] == "ship_sales_order"
+    # The customer owes for what left, from this same save: 5 + 5 at 2.50, no tax set.
+    owed = found[3][1]
+    assert (owed.order_number, owed.shipment_ref, owed.customer, owed.currency) == (
+        "SO-1", "SH-1", "C-1", "EUR",
+    )  # fmt: skip
+    assert [(x["line_no"], x["quantity"], x["amount"]) for x in owed.lines] == [
+        (1, D(5), D("12.50")), (2, D(5), D("12.50")),
+    ]  # fmt: skip
+    assert (owed.net, owed.tax, owed.total) == (D("25.00"), D("0.00"), D("25.00"))
+    assert outcome.result["receivable"]["total"] == "25.00"
     assert outcome.result["status"] == "partially_shipped"
     assert outcome.result["shipped"] == {"1": "5", "2": "5"}
     assert (outcome.result["shipment_ref"], outcome.result["tracking_number"]) == (
@@ -148,9 +159,15 @@ def test_two_lines_of_one_sku_shipped_together_issue_their_sum_once(sales: Ledge
     found = saved_by(sales, outcome, head)
     assert names(found) == [
         "SalesOrder.Shipped", "SalesOrder.StageChanged", "StockItem.IssuedForShipment",
+        "Receivable.Recognised",
     ]  # fmt: skip
     assert (found[1][1].from_stage, found[1][1].to_stage) == ("stock_confirmed", "shipped")
     assert found[2][1].quantity == D(10)
+    # One receivable for the shipment, billed line by line.
+    assert [(x["line_no"], x["amount"]) for x in found[3][1].lines] == [
+        (1, D("15.00")), (2, D("10.00")),
+    ]  # fmt: skip
+    assert found[3][1].total == D("25.00")
     assert (outcome.result["status"], outcome.result["stage"]) == ("shipped", "shipped")
     assert levels(sales, "SKU-1") == (D(0), D(0), D(0))
     assert sales.stock_item("SKU-1", "WH1").reservations == {}
@@ -309,7 +326,7 @@ def test_the_inventory_read_model_shows_each_shipment_with_running_balances(
         (D(8), D(0), D(0), D(8)),
     ]
     shipped_by = {p: e.meta["correlation_id"] for p, e in stored_events(sales)}
-    assert issues[1]["position"] == second.position
+    assert issues[1]["position"] == second.position - 1  # the receivable is saved last
     assert issues[1]["correlation_id"] == shipped_by[second.position]
     row = inventory_row(runtime, "SKU-1")
     assert (row["physical"], row["locked"], row["available"]) == (D(8), D(0), D(8))

@@ -1,0 +1,58 @@
+"""Receivables: what customers owe, one per shipment, from the moment the goods leave."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from api.deps import MinPosition, RuntimeDep, to_json_ready, wait_for_position
+from api.errors import ApiError
+from api.responses import json_response
+from api.types import CodeQuery
+from domain.exceptions import NotFound
+from domain.receivables import Receivable
+from projections import queries
+
+router = APIRouter(prefix="/receivables", tags=["receivables"])
+
+
+@router.get("")
+def list_receivables(
+    rt: RuntimeDep,
+    customer: CodeQuery = None,
+    order_number: CodeQuery = None,
+    status: Literal["pending_invoice"] | None = None,
+    after: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    min_position: MinPosition = None,
+) -> Response:
+    """Receivables in the order they were recognised, by customer, order or status; pass
+    a shipment's `position` as `min_position` to see its receivable at once."""
+    wait_for_position(rt, min_position, "receivables")
+    with rt.store.read() as cur:
+        rows = queries.list_receivables(
+            cur, customer=customer, order_number=order_number, status=status, after=after,
+            limit=limit,
+        )  # fmt: skip
+    next_cursor = rows[-1]["position"] if len(rows) == limit else None
+    return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
+
+
+@router.get("/{receivable_id}")
+def get_receivable(receivable_id: UUID, rt: RuntimeDep) -> Response:
+    """One receivable as recorded now: lines billed, net, tax, total."""
+    try:
+        owed = rt.ledger.load(Receivable, receivable_id, f"receivable {receivable_id}")
+    except NotFound as error:
+        raise ApiError(404, error.message, "not-found") from None
+    body = {
+        "id": str(owed.id), "order_number": owed.order_number,
+        "shipment_ref": owed.shipment_ref, "customer": owed.customer,
+        "currency": owed.currency, "lines": [to_json_ready(line) for line in owed.lines],
+        "net": owed.net, "tax_rate": owed.tax_rate, "tax": owed.tax, "total": owed.total,
+        "status": owed.status, "recognised_at": owed.recognised_at, "version": owed.version,
+    }  # fmt: skip
+    return json_response(to_json_ready(body), headers={"ETag": f'"{owed.version}"'})
