@@ -14,6 +14,7 @@ from api.routes import (
     customers,
     health,
     inventory,
+    invoices,
     notifications,
     order_stream,
     production,
@@ -61,8 +62,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.middleware("http")(_guard_bodies(settings.max_body_bytes))
     for module in (
         products, warehouses, customers, purchase_orders, sales_orders, order_stream,
-        production, workflows, sla, receivables, stock, reservations, inventory, notifications,
-        health,
+        production, workflows, sla, receivables, invoices, stock, reservations, inventory,
+        notifications, health,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

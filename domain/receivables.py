@@ -7,17 +7,18 @@ open, paid or overdue is derived as of a date from those events, never stored as
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.exceptions import RuleViolation
 from domain.sales_orders import line_amount
 from domain.values import MINOR_UNITS, ZERO, stable_id
 
-PENDING_INVOICE = "pending_invoice"
+PENDING_INVOICE, INVOICED = "pending_invoice", "invoiced"
 
 
 def receivable_id(order_number: str, shipment_ref: str) -> UUID:
@@ -85,6 +86,9 @@ class Receivable(Aggregate):
         self.total = total
         self.recognised_at = effective_at
         self.status = PENDING_INVOICE
+        self.invoice_number: str | None = None
+        self.invoice_date: date | None = None
+        self.due_date: date | None = None
 
     @classmethod
     def for_shipment(
@@ -103,3 +107,19 @@ class Receivable(Aggregate):
             order_number, shipment_ref, customer, currency, lines, net, tax_rate, tax,
             net + tax, effective_at,
         )  # fmt: skip
+
+    def invoice(self, number: str, invoice_date: date, due_date: date) -> None:
+        if self.status != PENDING_INVOICE:
+            raise RuleViolation(
+                f"shipment {self.shipment_ref} of {self.order_number} is already invoiced"
+                f" ({self.invoice_number})",
+                rule="already-invoiced",
+            )
+        self._invoiced(number, invoice_date, due_date)
+
+    @event("Invoiced")
+    def _invoiced(self, invoice_number: str, invoice_date: date, due_date: date) -> None:
+        self.status = INVOICED
+        self.invoice_number = invoice_number
+        self.invoice_date = invoice_date
+        self.due_date = due_date

@@ -345,7 +345,8 @@ def list_receivables(
     """Receivables in the order they were recognised (cursor: the log position)."""
     sql = (
         "SELECT receivable_id, position, order_number, shipment_ref, customer, currency, net,"
-        " tax, total, status, recognised_at, recorded_at, version FROM receivables"
+        " tax, total, status, recognised_at, recorded_at, version, invoice_number,"
+        " invoice_date, due_date FROM receivables"
     )
     where: list[str] = []
     params: list[Any] = []
@@ -354,6 +355,31 @@ def list_receivables(
         if value:
             where.append(f"{column} = ?")
             params.append(value)
+    if after is not None:
+        where.append("position > ?")
+        params.append(after)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    rows = cur.execute(sql + " ORDER BY position LIMIT ?", [*params, limit]).fetchdicts()
+    for row in rows:
+        for name in ("net", "tax", "total"):
+            row[name] = Decimal(row[name])
+    return rows
+
+
+def list_invoices(
+    cur: Cursor, *, customer: str | None, after: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Invoices in the order they were issued (cursor: the log position)."""
+    sql = (
+        "SELECT number, position, customer, currency, net, tax, total, invoice_date, due_date,"
+        " shipments, recorded_at FROM invoices"
+    )
+    where: list[str] = []
+    params: list[Any] = []
+    if customer:
+        where.append("customer = ?")
+        params.append(customer)
     if after is not None:
         where.append("position > ?")
         params.append(after)

@@ -24,7 +24,7 @@ def list_receivables(
     rt: RuntimeDep,
     customer: CodeQuery = None,
     order_number: CodeQuery = None,
-    status: Literal["pending_invoice"] | None = None,
+    status: Literal["pending_invoice", "invoiced"] | None = None,
     after: Annotated[int | None, Query(ge=0)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     min_position: MinPosition = None,
@@ -54,5 +54,7 @@ def get_receivable(receivable_id: UUID, rt: RuntimeDep) -> Response:
         "currency": owed.currency, "lines": [to_json_ready(line) for line in owed.lines],
         "net": owed.net, "tax_rate": owed.tax_rate, "tax": owed.tax, "total": owed.total,
         "status": owed.status, "recognised_at": owed.recognised_at, "version": owed.version,
+        "invoice_number": owed.invoice_number, "invoice_date": owed.invoice_date,
+        "due_date": owed.due_date,
     }  # fmt: skip
     return json_response(to_json_ready(body), headers={"ETag": f'"{owed.version}"'})

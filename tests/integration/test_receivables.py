@@ -4,19 +4,20 @@ goods that did not leave."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from api.runtime import Runtime
 from domain.application import IdempotencyClaim, Outcome
-from domain.exceptions import RuleViolation
+from domain.exceptions import InvalidInput, NotFound, RuleViolation
 from domain.ledger import Ledger
 from domain.receivables import Receivable, receivable_id
 from projections import queries
 from tests.conftest import command_meta as meta
 from tests.integration.helpers import names, produce, settle, stored_events
-from tests.integration.orders import approve, fresh, race, saved_by
+from tests.integration.orders import approve, fresh, race, register_customer, saved_by
 
 D = Decimal
 
@@ -156,3 +157,121 @@ def test_racing_shipments_owe_exactly_what_left(pg_sales: Ledger) -> None:
         other.close()
     recognised = [e for _, e in stored_events(pg_sales) if type(e).__name__ == "Recognised"]
     assert len(recognised) == 2
+
+
+# -- invoices --------------------------------------------------------------------------------
+
+
+def two_shipments(ledger: Ledger) -> None:
+    """SO-1 (10 × SKU-1 at 1.50) shipped as SH-1 (4) and SH-2 (6)."""
+    produce(ledger, "SKU-1", "10")
+    order(ledger, [("SKU-1", "10", "1.50", "0")])
+    ship(ledger, {1: "4"}, "SH-1")
+    ship(ledger, {1: "6"}, "SH-2")
+
+
+def bill(ledger: Ledger, *refs: str, customer: str = "C-1", **extra: object) -> Outcome:
+    return ledger.issue_invoice(
+        meta("issue_invoice"), customer=customer,
+        shipments=[{"order_number": "SO-1", "shipment_ref": ref} for ref in refs],
+        **extra,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_an_invoice_bills_several_shipments_under_the_next_number_due_by_the_terms(
+    sales: Ledger,
+) -> None:
+    two_shipments(sales)
+    head = sales.head()
+
+    outcome = bill(sales, "SH-1", "SH-2", invoice_date=date(2026, 3, 31))
+
+    found = saved_by(sales, outcome, head)
+    assert names(found) == [
+        "InvoiceSeries.Opened", "InvoiceSeries.NumberTaken", "Invoice.Issued",
+        "Receivable.Invoiced", "Receivable.Invoiced",
+    ]  # fmt: skip
+    # C-1 pays at 30 days: due 30 days after the invoice date.
+    assert outcome.result == {
+        "number": "INV-2026-000001", "customer": "C-1", "currency": "EUR", "net": "15.00",
+        "tax": "0.00", "total": "15.00", "invoice_date": "2026-03-31",
+        "due_date": "2026-04-30", "version": 1,
+        "shipments": [{"order_number": "SO-1", "shipment_ref": "SH-1"},
+                      {"order_number": "SO-1", "shipment_ref": "SH-2"}],
+    }  # fmt: skip
+    owed = receivable(sales, "SH-2")
+    assert (owed.status, owed.invoice_number, owed.due_date) == (
+        "invoiced", "INV-2026-000001", date(2026, 4, 30),
+    )  # fmt: skip
+
+
+def test_numbers_follow_on_without_gaps_and_a_refused_invoice_takes_none(sales: Ledger) -> None:
+    two_shipments(sales)
+    first = bill(sales, "SH-1", invoice_date=date(2026, 1, 5))
+    head = sales.head()
+
+    for refs in (("SH-1",), ("SH-404",), ("SH-2", "SH-1")):  # billed, unknown, half billed
+        with pytest.raises((RuleViolation, NotFound)):
+            bill(sales, *refs, invoice_date=date(2026, 1, 6))
+    assert sales.head() == head
+    second = bill(sales, "SH-2", invoice_date=date(2026, 1, 6))
+
+    assert (first.result["number"], second.result["number"]) == (
+        "INV-2026-000001", "INV-2026-000002",
+    )  # fmt: skip
+
+
+def test_a_shipment_is_billed_once_and_only_on_its_customers_invoice(sales: Ledger) -> None:
+    two_shipments(sales)
+    register_customer(sales, "C-2")
+    bill(sales, "SH-1")
+    head = sales.head()
+
+    with pytest.raises(RuleViolation) as twice:
+        bill(sales, "SH-1")
+    with pytest.raises(RuleViolation) as stranger:
+        bill(sales, "SH-2", customer="C-2")
+    with pytest.raises(InvalidInput):
+        bill(sales, "SH-2", "SH-2")
+    with pytest.raises(InvalidInput):
+        bill(sales)
+
+    assert (twice.value.rule, stranger.value.rule) == (
+        "already-invoiced", "invoice-customer-mismatch",
+    )  # fmt: skip
+    assert sales.head() == head
+
+
+def test_the_read_models_show_invoices_and_what_each_receivable_was_billed_on(
+    runtime: Runtime, sales: Ledger
+) -> None:
+    two_shipments(sales)
+    bill(sales, "SH-1", invoice_date=date(2026, 5, 2))
+    settle(runtime)
+
+    with runtime.store.read() as cur:
+        rows = queries.list_receivables(
+            cur, customer="C-1", order_number="SO-1", status=None, after=None, limit=10
+        )
+        invoices = queries.list_invoices(cur, customer="C-1", after=None, limit=10)
+    assert [(r["shipment_ref"], r["status"], r["invoice_number"], r["due_date"]) for r in rows] == [
+        ("SH-1", "invoiced", "INV-2026-000001", "2026-06-01"),
+        ("SH-2", "pending_invoice", None, None),
+    ]  # fmt: skip
+    assert [(i["number"], i["total"], i["shipments"], i["due_date"]) for i in invoices] == [
+        ("INV-2026-000001", D("6.00"), 1, "2026-06-01"),
+    ]  # fmt: skip
+
+
+@pytest.mark.postgres
+def test_invoices_issued_at_once_never_share_a_number(pg_sales: Ledger) -> None:
+    produce(pg_sales, "SKU-1", "30")
+    order(pg_sales, [("SKU-1", "8", "1.00", "0")])
+    for n in range(8):
+        ship(pg_sales, {1: "1"}, f"SH-{n}")
+
+    outcomes = race(8, lambda n: bill(pg_sales, f"SH-{n}", invoice_date=date(2026, 7, 1)))
+
+    assert all(isinstance(o, Outcome) for o in outcomes), outcomes
+    numbers = sorted(o.result["number"] for o in outcomes)
+    assert numbers == [f"INV-2026-{n:06d}" for n in range(1, 9)]

@@ -1,0 +1,126 @@
+"""Commands of business–finance integration: invoicing shipments' receivables."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.application import Decision, IdempotencyClaim, Outcome
+from domain.commands_sales import SalesCommands
+from domain.exceptions import InvalidInput, NotFound, RuleViolation
+from domain.invoices import Invoice, InvoiceSeries, invoice_id, series_id
+from domain.receivables import Receivable, receivable_id
+from domain.values import ZERO, Meta, code
+
+MAX_SHIPMENTS_PER_INVOICE = 500
+
+
+class FinanceCommands(SalesCommands):
+    def invoice(self, number: str) -> Invoice:
+        return self.load(Invoice, invoice_id(number), f"invoice {number!r}")
+
+    def receivable(self, order_number: str, shipment_ref: str) -> Receivable:
+        return self.load(
+            Receivable,
+            receivable_id(order_number, shipment_ref),
+            f"receivable for shipment {shipment_ref!r} of order {order_number!r}",
+        )
+
+    def issue_invoice(
+        self,
+        meta: Meta,
+        *,
+        customer: str,
+        shipments: list[dict[str, Any]],
+        invoice_date: date | None = None,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Outcome:
+        """Bill one or several shipments of one customer under the next number of the
+        year's series; the due date follows the customer's payment terms. One save: the
+        series, the invoice and every receivable it bills."""
+        billed = _shipments(shipments)
+        dated = meta.at.date() if invoice_date is None else invoice_date
+        if not isinstance(dated, date):
+            raise InvalidInput("invoice_date must be a date")
+
+        def decide() -> Decision:
+            account = self.customer_view(customer)
+            owed = [self.receivable(order, ref) for order, ref in billed]
+            currencies = {r.currency for r in owed}
+            others = sorted({r.customer for r in owed} - {account.code})
+            if others:
+                raise RuleViolation(
+                    f"shipments of customer {others[0]!r} cannot go on {account.code!r}'s invoice",
+                    rule="invoice-customer-mismatch",
+                )
+            if len(currencies) > 1:
+                raise RuleViolation(
+                    f"one invoice bills one currency, not {', '.join(sorted(currencies))}",
+                    rule="invoice-currency-mismatch",
+                )
+            series = self._series(f"INV-{dated.year}")
+            number = series.take()
+            due = dated + timedelta(days=account.payment_terms_days)
+            for receivable in owed:
+                receivable.invoice(number, dated, due)
+            invoice = Invoice(
+                number, account.code, owed[0].currency,
+                [{"id": str(r.id), "order_number": r.order_number,
+                  "shipment_ref": r.shipment_ref, "total": r.total} for r in owed],
+                _sum(r.net for r in owed), _sum(r.tax for r in owed),
+                _sum(r.total for r in owed), dated, account.payment_terms_days, due, meta.at,
+            )  # fmt: skip
+            touched: list[Aggregate] = [series, invoice, *owed]
+            return Decision(touched, invoice_result(invoice))
+
+        return self.execute(meta, decide, idempotency)
+
+    def _series(self, code_: str) -> InvoiceSeries:
+        try:
+            return self.load(InvoiceSeries, series_id(code_), f"invoice series {code_}")
+        except NotFound:
+            return self._hold(InvoiceSeries(code_))
+
+
+def invoice_result(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "number": invoice.number,
+        "customer": invoice.customer,
+        "currency": invoice.currency,
+        "net": str(invoice.net),
+        "tax": str(invoice.tax),
+        "total": str(invoice.total),
+        "invoice_date": invoice.invoice_date.isoformat(),
+        "due_date": invoice.due_date.isoformat(),
+        "shipments": [
+            {"order_number": r["order_number"], "shipment_ref": r["shipment_ref"]}
+            for r in invoice.receivables
+        ],
+        "version": invoice.version,
+    }
+
+
+def _sum(values: Any) -> Decimal:
+    return sum(values, ZERO)
+
+
+def _shipments(shipments: Any) -> list[tuple[str, str]]:
+    if not isinstance(shipments, list) or not shipments:
+        raise InvalidInput("an invoice bills at least one shipment")
+    if len(shipments) > MAX_SHIPMENTS_PER_INVOICE:
+        raise InvalidInput(f"an invoice bills at most {MAX_SHIPMENTS_PER_INVOICE} shipments")
+    billed: list[tuple[str, str]] = []
+    for shipment in shipments:
+        if not isinstance(shipment, dict):
+            raise InvalidInput("each shipment is {order_number, shipment_ref}")
+        key = (
+            code(shipment.get("order_number"), "order_number"),
+            code(shipment.get("shipment_ref"), "shipment_ref"),
+        )
+        if key in billed:
+            raise InvalidInput(f"shipment {key[1]} of {key[0]} is listed twice")
+        billed.append(key)
+    return billed
