@@ -2,7 +2,9 @@
 
 Three warehouses, 200 SKUs, purchase orders approved and (partly) received, stock counts
 with differences, transfers (some still in transit), reservations for sales orders, and
-safety-stock levels that leave a few SKUs below safety (so alerts and requisitions show).
+safety-stock levels that leave a few SKUs below safety (so alerts and requisitions show),
+40 sales orders in every stage of the standard workflow (some late), production orders, and
+invoices for shipped orders (the older ones overdue).
 """
 
 from __future__ import annotations
@@ -259,6 +261,7 @@ def _orders(
     standard = [sku for i, sku in enumerate(skus) if i % 9 != 0 and i % 4 != 0]
     made = [sku for i, sku in enumerate(skus) if i % 9 != 0 and i % 4 == 0]
     now = datetime.now(UTC).replace(microsecond=0)
+    billing: list[tuple[date, str]] = []
     for n in range(40):
         code = CUSTOMERS[n % len(CUSTOMERS)][0]
         if code == "C-GARDA" and n % 10 != 1:
@@ -290,6 +293,8 @@ def _orders(
             _produce(ledger, meta, number, skus, steps=(n // 10) % 4)
         if kind in (6, 7, 8):
             _ship(ledger, meta, number, deliver=kind == 8, partial=kind == 6)
+        if kind in (7, 8):
+            billing.append((today - timedelta(days=[3, 20, 45, 75][n // 10]), number))
         if kind == 8 and n % 20 == 18:
             ledger.transition_sales_order(
                 meta("transition_sales_order", SALESPEOPLE[n % 3], role="sales"),
@@ -301,6 +306,8 @@ def _orders(
                 number=number,
                 reason="customer withdrew the order",
             )
+    for dated, number in sorted(billing):  # a series' dates rise with its numbers
+        _bill(ledger, meta, number, dated)
 
 
 def _order_lines(
@@ -379,6 +386,17 @@ def _ship(
             shipment_ref=outcome.result["shipment_ref"], signed_by="Goods-in desk",
             proof_ref=f"POD-{number}",
         )  # fmt: skip
+
+
+def _bill(ledger: Ledger, meta: Callable[..., Meta], number: str, dated: date) -> None:
+    """Invoice every shipment of the order; older invoices are overdue by now."""
+    order = ledger.sales_order(number)
+    if not order.shipments:
+        return
+    ledger.issue_invoice(
+        meta("issue_invoice", "finance.ivy"), customer=order.customer, invoice_date=dated,
+        shipments=[{"order_number": number, "shipment_ref": ref} for ref in order.shipments],
+    )  # fmt: skip
 
 
 def _try(command: Callable[..., object], *args: object, **kwargs: object) -> None:

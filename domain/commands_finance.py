@@ -62,7 +62,7 @@ class FinanceCommands(SalesCommands):
                     rule="invoice-currency-mismatch",
                 )
             series = self._series(f"INV-{dated.year}")
-            number = series.take()
+            number = series.take(dated)
             due = dated + timedelta(days=account.payment_terms_days)
             for receivable in owed:
                 receivable.invoice(number, dated, due)

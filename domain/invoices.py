@@ -15,6 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.exceptions import RuleViolation
 from domain.values import stable_id
 
 
@@ -37,14 +38,24 @@ class InvoiceSeries(Aggregate):
     def __init__(self, code: str) -> None:
         self.code = code
         self.last = 0
+        self.last_date: date | None = None
 
-    def take(self) -> str:
-        self._taken(self.last + 1)
+    def take(self, invoice_date: date) -> str:
+        """The next number, for an invoice dated no earlier than the one before it: numbers
+        and dates rise together, as tax authorities expect of a series."""
+        if self.last_date is not None and invoice_date < self.last_date:
+            raise RuleViolation(
+                f"{self.code}-{self.last:06d} is dated {self.last_date.isoformat()}: the next"
+                f" invoice cannot be dated earlier ({invoice_date.isoformat()})",
+                rule="invoice-date-before-last",
+            )
+        self._taken(self.last + 1, invoice_date)
         return f"{self.code}-{self.last:06d}"
 
     @event("NumberTaken")
-    def _taken(self, sequence: int) -> None:
+    def _taken(self, sequence: int, invoice_date: date) -> None:
         self.last = sequence
+        self.last_date = invoice_date
 
 
 class Invoice(Aggregate):

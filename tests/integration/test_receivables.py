@@ -213,6 +213,9 @@ def test_numbers_follow_on_without_gaps_and_a_refused_invoice_takes_none(sales: 
     for refs in (("SH-1",), ("SH-404",), ("SH-2", "SH-1")):  # billed, unknown, half billed
         with pytest.raises((RuleViolation, NotFound)):
             bill(sales, *refs, invoice_date=date(2026, 1, 6))
+    with pytest.raises(RuleViolation) as earlier:  # numbers and dates rise together
+        bill(sales, "SH-2", invoice_date=date(2026, 1, 4))
+    assert earlier.value.rule == "invoice-date-before-last"
     assert sales.head() == head
     second = bill(sales, "SH-2", invoice_date=date(2026, 1, 6))
 
