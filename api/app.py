@@ -17,6 +17,7 @@ from api.routes import (
     invoices,
     notifications,
     order_stream,
+    payments,
     production,
     products,
     purchase_orders,
@@ -62,8 +63,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.middleware("http")(_guard_bodies(settings.max_body_bytes))
     for module in (
         products, warehouses, customers, purchase_orders, sales_orders, order_stream,
-        production, workflows, sla, receivables, invoices, stock, reservations, inventory,
-        notifications, health,
+        production, workflows, sla, receivables, invoices, payments, stock, reservations,
+        inventory, notifications, health,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

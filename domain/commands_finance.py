@@ -12,8 +12,9 @@ from domain.application import Decision, IdempotencyClaim, Outcome
 from domain.commands_sales import SalesCommands
 from domain.exceptions import InvalidInput, NotFound, RuleViolation
 from domain.invoices import Invoice, InvoiceSeries, invoice_id, series_id
+from domain.payments import Payment, payment_id
 from domain.receivables import Receivable, receivable_id
-from domain.values import ZERO, Meta, code
+from domain.values import ZERO, Meta, code, currency, money, text
 
 MAX_SHIPMENTS_PER_INVOICE = 500
 
@@ -78,6 +79,102 @@ class FinanceCommands(SalesCommands):
 
         return self.execute(meta, decide, idempotency)
 
+    def payment(self, bank_ref: str) -> Payment:
+        return self.load(Payment, payment_id(bank_ref), f"payment {bank_ref!r}")
+
+    def record_payment(
+        self,
+        meta: Meta,
+        *,
+        bank_ref: str,
+        payer: str,
+        amount: Any,
+        currency_code: str,
+        value_date: date,
+        remittance: str = "",
+        source: str = "manual",
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Outcome:
+        """Record money received; the same bank reference twice is the same payment."""
+        if not isinstance(value_date, date):
+            raise InvalidInput("value_date must be a date")
+        ref = code(bank_ref, "bank_ref")
+        received = money(amount, "amount")
+        if received <= 0:
+            raise InvalidInput(f"amount must be greater than zero, got {received}")
+        args = (
+            ref, text(payer, "payer"), received, currency(currency_code), value_date,
+            text(remittance, "remittance", max_length=2000, required=False),
+            code(source, "source"),
+        )  # fmt: skip
+
+        def decide() -> Decision:
+            self.require_absent(payment_id(ref), f"payment {ref!r}")
+            payment = Payment(*args)
+            return Decision([payment], payment_result(payment))
+
+        return self.execute(meta, decide, idempotency)
+
+    def allocate_payment(
+        self,
+        meta: Meta,
+        *,
+        bank_ref: str,
+        invoice_number: str,
+        amount: Any,
+        rule: str = "manual",
+        effective_date: date | None = None,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Outcome:
+        """Apply (part of) a payment to an invoice: both record it in one save, and neither
+        may go below zero (what is unapplied, what is open)."""
+        applied = money(amount, "amount")
+        if applied <= 0:
+            raise InvalidInput(f"amount must be greater than zero, got {applied}")
+        by = code(rule, "rule")
+
+        def decide() -> Decision:
+            payment = self.payment(bank_ref)
+            invoice = self.invoice(invoice_number)
+            if payment.currency != invoice.currency:
+                raise RuleViolation(
+                    f"payment {bank_ref} is in {payment.currency}, invoice {invoice_number}"
+                    f" in {invoice.currency}",
+                    rule="allocation-currency-mismatch",
+                )
+            dated = payment.value_date if effective_date is None else effective_date
+            allocation = payment.allocate(invoice.number, applied, by, dated)
+            invoice.apply_payment(allocation, payment.bank_ref, applied, dated)
+            result = {**payment_result(payment), "allocation_id": allocation,
+                      "invoice": invoice_result(invoice)}  # fmt: skip
+            return Decision([payment, invoice], result)
+
+        return self.execute(meta, decide, idempotency)
+
+    def unallocate_payment(
+        self,
+        meta: Meta,
+        *,
+        bank_ref: str,
+        allocation_id: str,
+        reason: str,
+        effective_date: date | None = None,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Outcome:
+        """Undo an allocation by reversing events on the payment and the invoice."""
+        why = text(reason, "reason")
+
+        def decide() -> Decision:
+            payment = self.payment(bank_ref)
+            dated = meta.at.date() if effective_date is None else effective_date
+            allocation = payment.unallocate(allocation_id, why, dated)
+            invoice = self.invoice(allocation["invoice_number"])
+            invoice.reverse_payment(allocation_id, allocation["amount"], why, dated)
+            result = {**payment_result(payment), "invoice": invoice_result(invoice)}
+            return Decision([payment, invoice], result)
+
+        return self.execute(meta, decide, idempotency)
+
     def _series(self, code_: str) -> InvoiceSeries:
         try:
             return self.load(InvoiceSeries, series_id(code_), f"invoice series {code_}")
@@ -99,7 +196,32 @@ def invoice_result(invoice: Invoice) -> dict[str, Any]:
             {"order_number": r["order_number"], "shipment_ref": r["shipment_ref"]}
             for r in invoice.receivables
         ],
+        "applied": str(invoice.applied),
+        "open": str(invoice.open_amount),
         "version": invoice.version,
+    }
+
+
+def payment_result(payment: Payment) -> dict[str, Any]:
+    return {
+        "bank_ref": payment.bank_ref,
+        "payer": payment.payer,
+        "amount": str(payment.amount),
+        "currency": payment.currency,
+        "value_date": payment.value_date.isoformat(),
+        "unapplied": str(payment.unapplied),
+        "allocations": [
+            {
+                "allocation_id": key,
+                "invoice_number": a["invoice_number"],
+                "amount": str(a["amount"]),
+                "rule": a["rule"],
+                "effective_date": a["effective_date"].isoformat(),
+                "active": a["active"],
+            }
+            for key, a in payment.allocations.items()
+        ],
+        "version": payment.version,
     }
 
 

@@ -88,3 +88,35 @@ class Invoice(Aggregate):
         self.invoice_date = invoice_date
         self.payment_terms_days = payment_terms_days
         self.due_date = due_date
+        self.applied = Decimal(0)  # payments allocated and not reversed
+
+    @property
+    def open_amount(self) -> Decimal:
+        return self.total - self.applied
+
+    def apply_payment(
+        self, allocation_id: str, bank_ref: str, amount: Decimal, effective_date: date
+    ) -> None:
+        if amount > self.open_amount:
+            raise RuleViolation(
+                f"invoice {self.number} has {self.open_amount} open, not {amount}",
+                rule="over-allocation",
+            )
+        self._payment_applied(allocation_id, bank_ref, amount, effective_date)
+
+    @event("PaymentApplied")
+    def _payment_applied(
+        self, allocation_id: str, bank_ref: str, amount: Decimal, effective_date: date
+    ) -> None:
+        self.applied += amount
+
+    def reverse_payment(
+        self, allocation_id: str, amount: Decimal, reason: str, effective_date: date
+    ) -> None:
+        self._payment_reversed(allocation_id, amount, reason, effective_date)
+
+    @event("PaymentReversed")
+    def _payment_reversed(
+        self, allocation_id: str, amount: Decimal, reason: str, effective_date: date
+    ) -> None:
+        self.applied -= amount

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.invoices import Invoice
+from domain.payments import Payment
 from domain.receivables import Receivable
 from projections.base import Index, PositionedEvent, Projection, events_of
 from projections.store import Cursor
@@ -18,6 +19,14 @@ from projections.store import Cursor
 COLUMNS = [
     "receivable_id", "position", "order_number", "shipment_ref", "customer", "currency",
     "net", "tax", "total", "status", "recognised_at", "recorded_at", "version",
+]  # fmt: skip
+PAYMENT_COLUMNS = [
+    "bank_ref", "position", "payer", "amount", "currency", "value_date", "remittance",
+    "source", "recorded_at",
+]  # fmt: skip
+ALLOCATION_COLUMNS = [
+    "allocation_id", "bank_ref", "invoice_number", "amount", "rule", "effective_date",
+    "reversed_date", "reason", "recorded_at",
 ]  # fmt: skip
 INVOICE_COLUMNS = [
     "number", "position", "customer", "currency", "net", "tax", "total", "invoice_date",
@@ -30,6 +39,7 @@ class ReceivablesProjection(Projection):
     event_classes = (
         *events_of(Receivable, "Recognised", "Invoiced"),
         *events_of(Invoice, "Issued"),
+        *events_of(Payment, "Received", "Allocated", "Unallocated"),
     )
     tables = {
         "receivables": (
@@ -48,6 +58,19 @@ class ReceivablesProjection(Projection):
             " total {dec} NOT NULL, invoice_date TEXT NOT NULL, due_date TEXT NOT NULL,"
             " shipments INTEGER NOT NULL, recorded_at {ts} NOT NULL)"
         ),
+        "payments": (
+            "CREATE TABLE IF NOT EXISTS {t} ("
+            " bank_ref TEXT PRIMARY KEY, position {bigint} NOT NULL, payer TEXT NOT NULL,"
+            " amount {dec} NOT NULL, currency TEXT NOT NULL, value_date TEXT NOT NULL,"
+            " remittance TEXT NOT NULL, source TEXT NOT NULL, recorded_at {ts} NOT NULL)"
+        ),
+        "allocations": (
+            "CREATE TABLE IF NOT EXISTS {t} ("
+            " allocation_id TEXT PRIMARY KEY, bank_ref TEXT NOT NULL,"
+            " invoice_number TEXT NOT NULL, amount {dec} NOT NULL, rule TEXT NOT NULL,"
+            " effective_date TEXT NOT NULL, reversed_date TEXT, reason TEXT,"
+            " recorded_at {ts} NOT NULL)"
+        ),
     }
     indexes = (
         Index("ix_receivables_position", "receivables", "position", unique=True),
@@ -55,14 +78,35 @@ class ReceivablesProjection(Projection):
         Index("ix_receivables_order", "receivables", "order_number, position"),
         Index("ix_receivables_invoice", "receivables", "invoice_number"),
         Index("ix_invoices_customer", "invoices", "customer, position"),
+        Index("ix_allocations_invoice", "allocations", "invoice_number, effective_date"),
+        Index("ix_allocations_payment", "allocations", "bank_ref"),
     )
 
     def apply(self, cur: Cursor, events: Sequence[PositionedEvent]) -> None:
         recognised: list[tuple[Any, ...]] = []
         invoices: list[tuple[Any, ...]] = []
         billed: list[tuple[Any, ...]] = []
+        payments: list[tuple[Any, ...]] = []
+        allocated: list[tuple[Any, ...]] = []
+        reversed_: list[tuple[Any, ...]] = []
         for position, e in events:
             kind = type(e).__name__
+            if kind == "Received":
+                payments.append((
+                    e.bank_ref, position, e.payer, e.amount, e.currency,
+                    e.value_date.isoformat(), e.remittance, e.source, e.timestamp,
+                ))  # fmt: skip
+                continue
+            if kind == "Allocated":
+                allocated.append((
+                    e.allocation_id, e.allocation_id.rsplit("-A", 1)[0], e.invoice_number,
+                    e.amount, e.rule,
+                    e.effective_date.isoformat(), None, None, e.timestamp,
+                ))  # fmt: skip
+                continue
+            if kind == "Unallocated":
+                reversed_.append((e.effective_date.isoformat(), e.reason, e.allocation_id))
+                continue
             if kind == "Recognised":
                 recognised.append((
                     str(e.originator_id), position, e.order_number, e.shipment_ref, e.customer,
@@ -83,6 +127,14 @@ class ReceivablesProjection(Projection):
         # Rows first: a receivable recognised and billed within one page is updated after.
         cur.insert_rows(self.t("receivables"), COLUMNS, recognised)
         cur.insert_rows(self.t("invoices"), INVOICE_COLUMNS, invoices)
+        cur.insert_rows(self.t("payments"), PAYMENT_COLUMNS, payments)
+        cur.insert_rows(self.t("allocations"), ALLOCATION_COLUMNS, allocated)
+        for row in reversed_:
+            cur.execute(
+                f"UPDATE {self.t('allocations')} SET reversed_date = ?, reason = ?"
+                " WHERE allocation_id = ?",
+                row,
+            )
         for row in billed:
             cur.execute(
                 f"UPDATE {self.t('receivables')} SET status = 'invoiced', invoice_number = ?,"

@@ -76,3 +76,55 @@ def test_an_invoice_bills_a_shipment_over_http_and_refuses_it_twice(
                    "invalid-input")  # fmt: skip
     assert approved.head() == head
     assert_problem(approved.get("/invoices/INV-2026-000404"), 404, "not-found")
+
+
+def test_a_payment_is_allocated_reversed_and_shows_in_open_items_over_http(
+    approved: Api,
+) -> None:
+    approved.ok(
+        "/sales-orders/SO-1/shipments",
+        {"shipment_ref": "SH-1", "lines": [{"line_no": 1, "quantity": "4"}],
+         "carrier": "DHL", "tracking_number": "JD1"},
+        201,
+    )  # fmt: skip
+    approved.ok("/invoices", {"customer": "C-1", "invoice_date": "2026-02-10",
+                              "shipments": [{"order_number": "SO-1", "shipment_ref": "SH-1"}]},
+                201)  # fmt: skip
+    paid = {"bank_ref": "BANK-1", "payer": "Contoso", "amount": "10.00", "currency": "EUR",
+            "value_date": "2026-03-01"}  # fmt: skip
+    approved.ok("/payments", paid, 201)
+    allocated = approved.ok(
+        "/payments/BANK-1/allocations", {"invoice_number": "INV-2026-000001", "amount": "4"}, 201
+    )
+    assert (allocated["unapplied"], allocated["invoice"]["open"]) == ("6.00", "6.00")
+
+    before = approved.read("/open-items", customer="C-1", as_of="2026-02-28",
+                           min_position=allocated["position"])  # fmt: skip
+    after = approved.read("/open-items", customer="C-1", as_of="2026-03-20")
+    assert [(i["number"], i["open"], i["status"]) for i in before["items"]] == [
+        ("INV-2026-000001", "10", "open"),
+    ]
+    assert [(i["number"], i["open"], i["status"], i["days_past_due"]) for i in after["items"]] == [
+        ("INV-2026-000001", "6", "overdue", 8),
+    ]
+    assert after["total_open"] == {"EUR": "6"}
+
+    head = approved.head()
+    assert_problem(approved.post("/payments", paid), 409, "already-exists")
+    assert_problem(approved.post("/payments/BANK-1/allocations",
+                                 {"invoice_number": "INV-2026-000001", "amount": "7"}),
+                   409, "over-allocation")  # fmt: skip
+    assert_problem(approved.post("/payments", {**paid, "bank_ref": "B2", "amount": 1.5}), 422,
+                   "invalid-input")  # fmt: skip
+    assert_problem(approved.post("/payments", {**paid, "bank_ref": "B3", "currency": "eur"}), 422,
+                   "invalid-input")  # fmt: skip
+    assert approved.head() == head
+    reversed_ = approved.ok("/payments/BANK-1/allocations/BANK-1-A1/reverse",
+                            {"reason": "posted to the wrong invoice"})  # fmt: skip
+    assert reversed_["unapplied"] == "10.00"
+    assert_problem(approved.post("/payments/BANK-1/allocations/BANK-1-A1/reverse",
+                                 {"reason": "again"}), 409, "already-unallocated")  # fmt: skip
+    payment = approved.get("/payments/BANK-1").json()
+    assert [(a["allocation_id"], a["active"]) for a in payment["allocations"]] == [
+        ("BANK-1-A1", False),
+    ]
