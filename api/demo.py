@@ -3,8 +3,9 @@
 Three warehouses, 200 SKUs, purchase orders approved and (partly) received, stock counts
 with differences, transfers (some still in transit), reservations for sales orders, and
 safety-stock levels that leave a few SKUs below safety (so alerts and requisitions show),
-40 sales orders in every stage of the standard workflow (some late), production orders, and
-invoices for shipped orders (the older ones overdue).
+40 sales orders in every stage of the standard workflow (some late), production orders,
+invoices for shipped orders (the older ones overdue), and payments: one in full (late), one
+in part, one nobody has matched yet.
 """
 
 from __future__ import annotations
@@ -308,6 +309,7 @@ def _orders(
             )
     for dated, number in sorted(billing):  # a series' dates rise with its numbers
         _bill(ledger, meta, number, dated)
+    _payments(ledger, meta, today)
 
 
 def _order_lines(
@@ -396,6 +398,31 @@ def _bill(ledger: Ledger, meta: Callable[..., Meta], number: str, dated: date) -
     ledger.issue_invoice(
         meta("issue_invoice", "finance.ivy"), customer=order.customer, invoice_date=dated,
         shipments=[{"order_number": number, "shipment_ref": ref} for ref in order.shipments],
+    )  # fmt: skip
+
+
+def _payments(ledger: Ledger, meta: Callable[..., Meta], today: date) -> None:
+    """Money in: the oldest invoice paid in full (late), the next in part, and one receipt
+    nobody has matched yet (unapplied cash)."""
+    first, second = ledger.invoice("INV-2026-000001"), ledger.invoice("INV-2026-000002")
+    receipts = [
+        ("BNK-0001", first, first.total, first.due_date + timedelta(days=9)),
+        ("BNK-0002", second, (second.total / 2).quantize(Decimal("0.01")), today - timedelta(3)),
+    ]
+    for ref, invoice, amount, paid_on in receipts:
+        ledger.record_payment(
+            meta("record_payment", "finance.ivy"), bank_ref=ref, payer=invoice.customer,
+            amount=amount, currency_code=invoice.currency, value_date=paid_on,
+            remittance=f"invoice {invoice.number}",
+        )  # fmt: skip
+        ledger.allocate_payment(
+            meta("allocate_payment", "finance.ivy"), bank_ref=ref,
+            invoice_number=invoice.number, amount=amount,
+        )  # fmt: skip
+    ledger.record_payment(
+        meta("record_payment", "finance.ivy"), bank_ref="BNK-0003", payer="ELBE ANLAGENBAU",
+        amount="1250.00", currency_code="EUR", value_date=today - timedelta(days=1),
+        remittance="order confirmation 4471",
     )  # fmt: skip
 
 
