@@ -118,24 +118,42 @@ def list_warehouses(cur: Cursor) -> list[dict[str, Any]]:
     return cur.execute("SELECT code, name, address FROM warehouses ORDER BY code").fetchdicts()
 
 
+def _page(
+    cur: Cursor,
+    select: str,
+    filters: dict[str, Any],
+    key: str,
+    after: Any,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """A keyset page: `select` narrowed by the equality `filters` that are set, after the
+    cursor value of `key`, in `key` order."""
+    where = [f"{column} = ?" for column, value in filters.items() if value]
+    params: list[Any] = [value for value in filters.values() if value]
+    if after is not None and after != "":
+        where.append(f"{key} > ?")
+        params.append(after)
+    sql = select + (" WHERE " + " AND ".join(where) if where else "")
+    return cur.execute(f"{sql} ORDER BY {key} LIMIT ?", [*params, limit]).fetchdicts()
+
+
+def _decimals(rows: list[dict[str, Any]], *names: str) -> list[dict[str, Any]]:
+    """Exact decimals back from the store (SQLite keeps them as text)."""
+    for row in rows:
+        for name in names:
+            if row[name] is not None:
+                row[name] = Decimal(row[name])
+    return rows
+
+
 def list_purchase_orders(
     cur: Cursor, *, status: str | None, after: str | None, limit: int
 ) -> list[dict[str, Any]]:
-    sql = (
+    select = (
         "SELECT number, supplier, warehouse, status, currency, version, created_at, updated_at"
         " FROM purchase_orders"
     )
-    where: list[str] = []
-    params: list[Any] = []
-    if status:
-        where.append("status = ?")
-        params.append(status)
-    if after:
-        where.append("number > ?")
-        params.append(after)
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    return cur.execute(sql + " ORDER BY number LIMIT ?", [*params, limit]).fetchdicts()
+    return _page(cur, select, {"status": status}, "number", after, limit)
 
 
 def list_requisitions(cur: Cursor, *, status: str | None) -> list[dict[str, Any]]:
@@ -187,21 +205,10 @@ def list_sales_orders(
     limit: int,
     stage: str | None = None,
 ) -> list[dict[str, Any]]:
-    sql = f"SELECT {ORDER_LIST_COLUMNS} FROM sales_orders"
-    where: list[str] = []
-    params: list[Any] = []
-    filters = (("status", status), ("stage", stage), ("customer", customer),
-               ("salesperson", salesperson))  # fmt: skip
-    for column, value in filters:
-        if value:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if after:
-        where.append("number > ?")
-        params.append(after)
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    rows = cur.execute(sql + " ORDER BY number LIMIT ?", [*params, limit]).fetchdicts()
+    filters = {"status": status, "stage": stage, "customer": customer,
+               "salesperson": salesperson}  # fmt: skip
+    rows = _page(cur, f"SELECT {ORDER_LIST_COLUMNS} FROM sales_orders", filters, "number",
+                 after, limit)  # fmt: skip
     return [_order_row(row) for row in rows]
 
 
@@ -257,27 +264,12 @@ def order_timeline(cur: Cursor, number: str) -> list[dict[str, Any]]:
 def list_production_orders(
     cur: Cursor, *, status: str | None, sales_order: str | None, after: str | None, limit: int
 ) -> list[dict[str, Any]]:
-    sql = (
+    select = (
         "SELECT number, sku, warehouse, quantity, produced, status, sales_order, line_no,"
         " version, created_at, updated_at FROM production_orders"
     )
-    where: list[str] = []
-    params: list[Any] = []
-    for column, value in (("status", status), ("sales_order", sales_order)):
-        if value:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if after:
-        where.append("number > ?")
-        params.append(after)
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    rows = cur.execute(sql + " ORDER BY number LIMIT ?", [*params, limit]).fetchdicts()
-    for row in rows:
-        row["quantity"] = Decimal(row["quantity"])
-        if row["produced"] is not None:
-            row["produced"] = Decimal(row["produced"])
-    return rows
+    filters = {"status": status, "sales_order": sales_order}
+    return _decimals(_page(cur, select, filters, "number", after, limit), "quantity", "produced")
 
 
 def order_changes(cur: Cursor, number: str, *, after: int, limit: int) -> list[dict[str, Any]]:
@@ -343,53 +335,26 @@ def list_receivables(
     limit: int,
 ) -> list[dict[str, Any]]:
     """Receivables in the order they were recognised (cursor: the log position)."""
-    sql = (
+    select = (
         "SELECT receivable_id, position, order_number, shipment_ref, customer, currency, net,"
         " tax, total, status, recognised_at, recorded_at, version, invoice_number,"
         " invoice_date, due_date FROM receivables"
     )
-    where: list[str] = []
-    params: list[Any] = []
-    filters = (("customer", customer), ("order_number", order_number), ("status", status))
-    for column, value in filters:
-        if value:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if after is not None:
-        where.append("position > ?")
-        params.append(after)
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    rows = cur.execute(sql + " ORDER BY position LIMIT ?", [*params, limit]).fetchdicts()
-    for row in rows:
-        for name in ("net", "tax", "total"):
-            row[name] = Decimal(row[name])
-    return rows
+    filters = {"customer": customer, "order_number": order_number, "status": status}
+    rows = _page(cur, select, filters, "position", after, limit)
+    return _decimals(rows, "net", "tax", "total")
 
 
 def list_invoices(
     cur: Cursor, *, customer: str | None, after: int | None, limit: int
 ) -> list[dict[str, Any]]:
     """Invoices in the order they were issued (cursor: the log position)."""
-    sql = (
+    select = (
         "SELECT number, position, customer, currency, net, tax, total, invoice_date, due_date,"
         " shipments, recorded_at FROM invoices"
     )
-    where: list[str] = []
-    params: list[Any] = []
-    if customer:
-        where.append("customer = ?")
-        params.append(customer)
-    if after is not None:
-        where.append("position > ?")
-        params.append(after)
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    rows = cur.execute(sql + " ORDER BY position LIMIT ?", [*params, limit]).fetchdicts()
-    for row in rows:
-        for name in ("net", "tax", "total"):
-            row[name] = Decimal(row[name])
-    return rows
+    rows = _page(cur, select, {"customer": customer}, "position", after, limit)
+    return _decimals(rows, "net", "tax", "total")
 
 
 def open_items(cur: Cursor, *, customer: str | None, as_of: date) -> list[dict[str, Any]]:
