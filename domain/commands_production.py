@@ -5,6 +5,7 @@ line are reserved for it in that save too."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -53,7 +54,7 @@ class ProductionCommands(SalesCommands):
         """Schedule production for stock (orders' short lines get theirs automatically)."""
         ref = code(number, "number") if number else new_ref("PRD")
         qty = quantity(quantity_)
-        when = meta.at if effective_at is None else aware(effective_at)
+        when = meta.effective(effective_at)
 
         def decide() -> Decision:
             self.require_absent(production_order_id(ref), f"production order {ref!r}")
@@ -81,7 +82,7 @@ class ProductionCommands(SalesCommands):
             code(sku, "component sku"): quantity(qty, f"component {sku} quantity")
             for sku, qty in components.items()
         }
-        when = meta.at if effective_at is None else aware(effective_at)
+        when = meta.effective(effective_at)
 
         def decide() -> Decision:
             made = self.production_order(number)
@@ -106,14 +107,12 @@ class ProductionCommands(SalesCommands):
         idempotency: IdempotencyClaim | None = None,
     ) -> Outcome:
         """Production finished (by default the planned quantity was made)."""
-        when = meta.at if effective_at is None else aware(effective_at)
+        made_qty = None if produced is None else quantity(produced)
 
-        def decide() -> Decision:
-            made = self.production_order(number)
-            made.complete(made.quantity if produced is None else quantity(produced), when)
-            return Decision([made, *self._report(made, when)], _production_result(made))
+        def step(made: ProductionOrder, when: datetime) -> None:
+            made.complete(made.quantity if made_qty is None else made_qty, when)
 
-        return self.execute(meta, decide, idempotency)
+        return self._step(meta, number, step, effective_at, idempotency)
 
     def record_production_qc(
         self,
@@ -129,14 +128,10 @@ class ProductionCommands(SalesCommands):
         if not isinstance(passed, bool):
             raise InvalidInput("passed must be true or false")
         remark = text(notes, "notes", max_length=2000, required=not passed)
-        when = meta.at if effective_at is None else aware(effective_at)
-
-        def decide() -> Decision:
-            made = self.production_order(number)
-            made.record_qc(passed, remark, when)
-            return Decision([made, *self._report(made, when)], _production_result(made))
-
-        return self.execute(meta, decide, idempotency)
+        return self._step(
+            meta, number, lambda made, when: made.record_qc(passed, remark, when), effective_at,
+            idempotency,
+        )  # fmt: skip
 
     def rework_production(
         self,
@@ -148,14 +143,9 @@ class ProductionCommands(SalesCommands):
         idempotency: IdempotencyClaim | None = None,
     ) -> Outcome:
         why = text(reason, "reason")
-        when = meta.at if effective_at is None else aware(effective_at)
-
-        def decide() -> Decision:
-            made = self.production_order(number)
-            made.rework(why, when)
-            return Decision([made, *self._report(made, when)], _production_result(made))
-
-        return self.execute(meta, decide, idempotency)
+        return self._step(
+            meta, number, lambda made, when: made.rework(why, when), effective_at, idempotency
+        )
 
     def receive_production(
         self,
@@ -166,7 +156,7 @@ class ProductionCommands(SalesCommands):
         idempotency: IdempotencyClaim | None = None,
     ) -> Outcome:
         """Passed goods into stock; reserved at once for the order line waiting on them."""
-        when = meta.at if effective_at is None else aware(effective_at)
+        when = meta.effective(effective_at)
 
         def decide() -> Decision:
             made = self.production_order(number)
@@ -206,11 +196,24 @@ class ProductionCommands(SalesCommands):
     ) -> Outcome:
         """Cancel production that has not started."""
         why = text(reason, "reason")
-        when = meta.at if effective_at is None else aware(effective_at)
+        return self._step(
+            meta, number, lambda made, when: made.cancel(why, when), effective_at, idempotency
+        )
+
+    def _step(
+        self,
+        meta: Meta,
+        number: str,
+        step: Callable[[ProductionOrder, datetime], None],
+        effective_at: datetime | None,
+        idempotency: IdempotencyClaim | None,
+    ) -> Outcome:
+        """One step of a production order, reported to the order waiting on it."""
+        when = meta.effective(effective_at)
 
         def decide() -> Decision:
             made = self.production_order(number)
-            made.cancel(why, when)
+            step(made, when)
             return Decision([made, *self._report(made, when)], _production_result(made))
 
         return self.execute(meta, decide, idempotency)

@@ -84,7 +84,7 @@ class PurchasingCommands(LedgerBase):
         idempotency: IdempotencyClaim | None = None,
     ) -> Outcome:
         """Approve: every line's quantity goes in transit, in the same atomic save."""
-        when = meta.at if effective_at is None else aware(effective_at)
+        when = meta.effective(effective_at)
 
         def decide() -> Decision:
             order = self.purchase_order(number)
@@ -115,7 +115,7 @@ class PurchasingCommands(LedgerBase):
             raise InvalidInput("a receipt needs at least one line")
         quantities = _receipt_quantities(lines)
         ref = code(receipt_ref, "receipt_ref") if receipt_ref else new_ref("GRN")
-        when = meta.at if effective_at is None else aware(effective_at)
+        when = meta.effective(effective_at)
 
         def decide() -> Decision:
             order = self.purchase_order(number)
@@ -144,7 +144,7 @@ class PurchasingCommands(LedgerBase):
     ) -> Outcome:
         """Cancel the order, or the unreceived rest; its in-transit quantity is withdrawn."""
         why = text(reason, "reason")
-        when = meta.at if effective_at is None else aware(effective_at)
+        when = meta.effective(effective_at)
 
         def decide() -> Decision:
             order = self.purchase_order(number)

@@ -38,7 +38,6 @@ from domain.values import (
     MAX_AMOUNT,
     ZERO,
     Meta,
-    aware,
     code,
     currency,
     fraction,
@@ -221,7 +220,7 @@ class SalesCommands(LedgerBase):
         """Change lines or dates before shipment. Changed lines give back every reservation
         and unstarted production and send a submitted order through approval again: the
         approvals given stand only if nothing the approval rules look at changed."""
-        when = meta.at if effective_at is None else aware(effective_at)
+        when = meta.effective(effective_at)
         if lines is None and requested_delivery is None and promised_date is None:
             raise InvalidInput("an amendment changes lines, requested_delivery or promised_date")
 
@@ -259,7 +258,7 @@ class SalesCommands(LedgerBase):
     ) -> Outcome:
         """Send an order for approval. The approval policy decides the levels; with none,
         the order is approved and its stock reserved in the same save."""
-        when = meta.at if effective_at is None else aware(effective_at)
+        when = meta.effective(effective_at)
 
         def decide() -> Decision:
             order = self.sales_order(number)
@@ -282,7 +281,7 @@ class SalesCommands(LedgerBase):
         """Approve the level waiting on the caller's role. The last level's approval reserves
         every line in full or routes it (production or purchase) in one atomic save."""
         remark = text(comment, "comment", max_length=2000, required=False)
-        when = meta.at if effective_at is None else aware(effective_at)
+        when = meta.effective(effective_at)
 
         def decide() -> Decision:
             order = self.sales_order(number)
@@ -307,7 +306,7 @@ class SalesCommands(LedgerBase):
     ) -> Outcome:
         """Send the order back to its salesperson, with the reason."""
         remark = text(comment, "comment", max_length=2000)
-        when = meta.at if effective_at is None else aware(effective_at)
+        when = meta.effective(effective_at)
 
         def decide() -> Decision:
             order = self.sales_order(number)
@@ -334,7 +333,7 @@ class SalesCommands(LedgerBase):
         """Move an order by hand along a manual transition of its workflow version."""
         remark = text(comment, "comment", max_length=2000, required=False)
         target = code(to_stage, "to_stage")
-        when = meta.at if effective_at is None else aware(effective_at)
+        when = meta.effective(effective_at)
 
         def decide() -> Decision:
             order = self.sales_order(number)
@@ -371,7 +370,7 @@ class SalesCommands(LedgerBase):
         """Cancel before shipment: every reservation is released, production not yet started
         is cancelled and open requisitions are closed, in the same save."""
         why = text(reason, "reason")
-        when = meta.at if effective_at is None else aware(effective_at)
+        when = meta.effective(effective_at)
 
         def decide() -> Decision:
             order = self.sales_order(number)
@@ -400,7 +399,7 @@ class SalesCommands(LedgerBase):
         idempotency: IdempotencyClaim | None = None,
     ) -> Outcome:
         """Reserve short lines for which stock is available now, in one atomic save."""
-        when = meta.at if effective_at is None else aware(effective_at)
+        when = meta.effective(effective_at)
 
         def decide() -> Decision:
             order = self.sales_order(number)
@@ -455,7 +454,7 @@ class SalesCommands(LedgerBase):
         ref = code(shipment_ref, "shipment_ref") if shipment_ref else new_ref("SHP")
         who = text(carrier, "carrier", max_length=64)
         tracking = text(tracking_number, "tracking_number", max_length=64)
-        when = meta.at if effective_at is None else aware(effective_at)
+        when = meta.effective(effective_at)
 
         def decide() -> Decision:
             order = self.sales_order(number)
@@ -509,7 +508,7 @@ class SalesCommands(LedgerBase):
         """Record the customer's sign-off for a shipment."""
         signer = text(signed_by, "signed_by")
         proof = text(proof_ref, "proof_ref", required=False)
-        when = meta.at if effective_at is None else aware(effective_at)
+        when = meta.effective(effective_at)
 
         def decide() -> Decision:
             order = self.sales_order(number)

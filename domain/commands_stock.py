@@ -8,11 +8,7 @@ from typing import Any
 from domain.application import Decision, IdempotencyClaim, LedgerBase, Outcome, check_version
 from domain.exceptions import InvalidInput
 from domain.stock_items import StockItem
-from domain.values import Meta, aware, code, new_ref, non_negative_quantity, quantity, text
-
-
-def _when(meta: Meta, effective_at: datetime | None) -> datetime:
-    return meta.at if effective_at is None else aware(effective_at)
+from domain.values import Meta, code, new_ref, non_negative_quantity, quantity, text
 
 
 def _stock_result(item: StockItem, **extra: Any) -> dict[str, Any]:
@@ -44,7 +40,7 @@ class StockCommands(LedgerBase):
         qty, ref, when = (
             quantity(quantity_),
             code(order_ref, "order_ref"),
-            _when(meta, effective_at),
+            meta.effective(effective_at),
         )
 
         def decide() -> Decision:
@@ -67,7 +63,7 @@ class StockCommands(LedgerBase):
     ) -> Outcome:
         """Give back some or all of an order's reservation."""
         qty = None if quantity_ is None else quantity(quantity_)
-        ref, when = code(order_ref, "order_ref"), _when(meta, effective_at)
+        ref, when = code(order_ref, "order_ref"), meta.effective(effective_at)
 
         def decide() -> Decision:
             item = self.stock_item(sku, warehouse, open_if_missing=False)
@@ -92,7 +88,7 @@ class StockCommands(LedgerBase):
         qty, ref, when = (
             quantity(quantity_),
             code(order_ref, "order_ref"),
-            _when(meta, effective_at),
+            meta.effective(effective_at),
         )
         shipment = code(shipment_ref, "shipment_ref")
 
@@ -115,7 +111,7 @@ class StockCommands(LedgerBase):
         idempotency: IdempotencyClaim | None = None,
     ) -> Outcome:
         """Issue components to a production order."""
-        qty, when = quantity(quantity_), _when(meta, effective_at)
+        qty, when = quantity(quantity_), meta.effective(effective_at)
         ref = code(production_ref, "production_ref")
 
         def decide() -> Decision:
@@ -137,7 +133,7 @@ class StockCommands(LedgerBase):
         idempotency: IdempotencyClaim | None = None,
     ) -> Outcome:
         """Put finished goods from a production order into stock."""
-        qty, when = quantity(quantity_), _when(meta, effective_at)
+        qty, when = quantity(quantity_), meta.effective(effective_at)
         ref = code(production_ref, "production_ref")
 
         def decide() -> Decision:
@@ -161,7 +157,7 @@ class StockCommands(LedgerBase):
         idempotency: IdempotencyClaim | None = None,
     ) -> Outcome:
         """Record a physical count; the difference adjusts physical stock."""
-        qty, when = non_negative_quantity(counted, "counted"), _when(meta, effective_at)
+        qty, when = non_negative_quantity(counted, "counted"), meta.effective(effective_at)
         why = text(reason, "reason")
         ref = code(count_ref, "count_ref") if count_ref else new_ref("CNT")
 
@@ -188,7 +184,7 @@ class StockCommands(LedgerBase):
         """Send stock to another warehouse: out of physical here, in transit there, atomically."""
         if from_warehouse == to_warehouse:
             raise InvalidInput("a transfer needs two different warehouses")
-        qty, when = quantity(quantity_), _when(meta, effective_at)
+        qty, when = quantity(quantity_), meta.effective(effective_at)
         ref = code(transfer_ref, "transfer_ref") if transfer_ref else new_ref("TRF")
 
         def decide() -> Decision:
@@ -220,7 +216,7 @@ class StockCommands(LedgerBase):
     ) -> Outcome:
         """Land (part of) a transfer in the receiving warehouse."""
         qty = None if quantity_ is None else quantity(quantity_)
-        ref, when = code(transfer_ref, "transfer_ref"), _when(meta, effective_at)
+        ref, when = code(transfer_ref, "transfer_ref"), meta.effective(effective_at)
 
         def decide() -> Decision:
             item = self.stock_item(sku, warehouse, open_if_missing=False)
@@ -240,7 +236,7 @@ class StockCommands(LedgerBase):
         idempotency: IdempotencyClaim | None = None,
     ) -> Outcome:
         """Set the level below which projected stock raises an alert and a requisition."""
-        qty, when = non_negative_quantity(level, "level"), _when(meta, effective_at)
+        qty, when = non_negative_quantity(level, "level"), meta.effective(effective_at)
 
         def decide() -> Decision:
             item = self.stock_item(sku, warehouse)

@@ -171,6 +171,11 @@ class Meta:
     role: str | None = None  # the role the actor acts in (approvals, manual transitions)
     extra: dict[str, str] = field(default_factory=dict)
 
+    def effective(self, effective_at: datetime | None) -> datetime:
+        """The business time a command's movements count from: the one given (it must carry
+        a time zone), else the command's own time."""
+        return self.at if effective_at is None else aware(effective_at)
+
     def as_dict(self) -> dict[str, Any]:
         stamped: dict[str, Any] = {
             "actor": self.actor,
