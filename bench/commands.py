@@ -24,6 +24,8 @@ OPENING_STOCK = Decimal(1_000_000)
 SEED_BATCH = 200
 RESERVE_SPREAD, RESERVE_HOT, TRANSFER = "reserve-spread", "reserve-hot", "transfer"
 ORDER_FLOW = "order-flow"
+SHIP = "ship"
+SHIP_WARMUP = 30
 
 
 def meta(command: str) -> Meta:
@@ -88,6 +90,7 @@ def ledger_workloads(
     hot_reservations: int,
     transfers: int,
     transfer_spread: int,
+    rounds: int,
 ) -> Iterator[list[Workload]]:
     """The Ledger as the API runs it (projections not started, so they take no CPU)."""
     runtime = open_runtime(settings, start_projections=False)
@@ -110,6 +113,12 @@ def ledger_workloads(
             ),
             # Multiples of three: each order is created, submitted and shipped in turn.
             Workload(ORDER_FLOW, _order_flow(ledger, skus), 3 * (reservations // 3), warmup=30),
+            Workload(
+                SHIP,
+                _ship(ledger, skus, SHIP_WARMUP + rounds * (reservations // 2)),
+                reservations // 2,
+                warmup=SHIP_WARMUP,
+            ),
         ]
     finally:
         runtime.close()
@@ -135,7 +144,7 @@ def _order_flow(ledger: Ledger, skus: list[str]) -> Callable[[int], object]:
     ledger.register_customer(
         meta("register_customer"), code_="C-BENCH", name="Bench customer", contacts=[],
         billing_address="Bench road 1", shipping_address="Bench road 2", region="bench",
-        payment_terms_days=30, credit_limit="0", currency_code="EUR",
+        payment_terms_days=30, credit_limit="1000000000", currency_code="EUR",
     )  # fmt: skip
 
     def step(i: int) -> None:
@@ -156,6 +165,33 @@ def _order_flow(ledger: Ledger, skus: list[str]) -> Callable[[int], object]:
             )  # fmt: skip
 
     return step
+
+
+def _ship(ledger: Ledger, skus: list[str], orders: int) -> Callable[[int], object]:
+    """Call i ships order i in full: stock leaves its reservation and the shipment's
+    receivable is recognised, in one save. The orders are created and submitted (approved,
+    stock reserved) before anything is timed."""
+    ledger.register_customer(
+        meta("register_customer"), code_="C-SHIP", name="Shipping bench customer", contacts=[],
+        billing_address="Bench road 1", shipping_address="Bench road 2", region="bench",
+        payment_terms_days=30, credit_limit="1000000000", currency_code="EUR",
+    )  # fmt: skip
+    for n in range(orders):
+        number = f"SO-S-{n}"
+        ledger.create_sales_order(
+            meta("create_sales_order"), number=number, customer="C-SHIP", warehouse=SOURCE,
+            currency_code="EUR", salesperson="bench",
+            lines=[{"sku": skus[n % len(skus)], "quantity": "1", "unit_price": "9.90"}],
+        )  # fmt: skip
+        ledger.submit_sales_order(meta("submit_sales_order"), number=f"SO-S-{n}")
+
+    def ship(i: int) -> None:
+        ledger.ship_sales_order(
+            meta("ship_sales_order"), number=f"SO-S-{i}", lines={1: "1"}, carrier="DHL",
+            tracking_number=f"TS{i}", idempotency=claim(f"ship-{i}"),
+        )  # fmt: skip
+
+    return ship
 
 
 def _transfer(ledger: Ledger, skus: list[str]) -> Callable[[int], object]:

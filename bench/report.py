@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.baseline import CREATE, PAIR, UPDATE
-from bench.commands import ORDER_FLOW, RESERVE_HOT, RESERVE_SPREAD, TRANSFER
+from bench.commands import ORDER_FLOW, RESERVE_HOT, RESERVE_SPREAD, SHIP, TRANSFER
 from bench.orders import TimelineRates
 from bench.plan import Plan, hot_open_reservations
 from bench.projection import ProjectionRates
@@ -127,6 +127,14 @@ def figures(plan: Plan, events: int, first: StoreResults | None = None) -> list[
             call(CREATE),
             f"≥ {ORDER_FLOW_TARGET:.0%} of the library's create rate",
             flow_goal,
+        ),
+        Figure(
+            "`ship`: one line shipped in full out of its reservation, the receivable"
+            " recognised in the same save, idempotency key",
+            "commands/s",
+            call(SHIP),
+            call(CREATE),
+            "ratio to the library's create (4 aggregates per save against 1)",
         ),
         Figure(
             f"read the log decoded, {events:,} events", "events/s", read_log, read_log, "reference"

@@ -134,6 +134,7 @@ def measure_store(factory: StoreFactory, plan: Plan, profiler: Profiler) -> Stor
             hot_reservations=plan.hot_reservations,
             transfers=plan.transfers,
             transfer_spread=plan.transfer_spread,
+            rounds=plan.rounds,
         ) as commands,
     ):
         step(f"commands: warm-up, then {plan.rounds} interleaved rounds")
