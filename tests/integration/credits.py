@@ -84,6 +84,5 @@ def approve(
     ledger: Ledger, write_off_id: str, on: date | None = None, actor: str = "boss",
     role: str | None = "finance_manager",
 ) -> Outcome:  # fmt: skip
-    return ledger.approve_write_off(
-        meta(actor, role), write_off_id=write_off_id, effective_date=on
-    )
+    decider = meta(actor, role)
+    return ledger.approve_write_off(decider, write_off_id=write_off_id, effective_date=on)

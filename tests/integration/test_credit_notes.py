@@ -130,25 +130,26 @@ def test_over_credit_and_a_return_of_more_than_was_billed_are_refused_and_store_
         with pytest.raises(RuleViolation) as error:
             call()
         assert error.value.rule == rule, error.value.message
-    bad = [
-        dict(kind="refund", reason="x", amount="1"),
-        dict(kind="return", reason="x", amount="1", lines=[{"line_no": 1, "quantity": "1"}]),
-        dict(kind="return", reason="x", lines=[]),
-        dict(kind="return", reason="x", lines=[{"quantity": "1"}]),
-        dict(kind="return", reason="x", lines=[{"line_no": 1, "quantity": "0"}]),
-        dict(kind="return", reason="x", lines=[{"line_no": 1, "quantity": "1"},
-                                               {"sku": "SKU-1", "quantity": "1"}]),
-        dict(kind="price_correction", reason="x", amount="0"),
-        dict(kind="price_correction", reason="x", amount="1.001"),  # EUR has 2 decimals
-        dict(kind="price_correction", reason="x", amount="-1"),
-        dict(kind="price_correction", reason="x"),
-        dict(kind="price_correction", reason=" ", amount="1"),
-    ]  # fmt: skip
-    for fields in bad:
+    one = [{"line_no": 1, "quantity": "1"}]
+    bad: list[tuple[str, str, str | None, list[dict[str, str]] | None]] = [
+        ("refund", "x", "1", None),
+        ("return", "x", "1", one),  # a return gives lines, not an amount
+        ("return", "x", None, []),
+        ("return", "x", None, [{"quantity": "1"}]),  # which line?
+        ("return", "x", None, [{"line_no": 1, "quantity": "0"}]),
+        ("return", "x", None, [*one, {"sku": "SKU-1", "quantity": "1"}]),  # line 1 twice
+        ("price_correction", "x", "0", None),
+        ("price_correction", "x", "1.001", None),  # EUR has 2 decimals
+        ("price_correction", "x", "-1", None),
+        ("price_correction", "x", None, None),
+        ("price_correction", "x", "1", one),
+        ("price_correction", " ", "1", None),
+    ]
+    for kind, reason, amount, lines in bad:
         with pytest.raises(InvalidInput):
             invoiced.issue_credit_note(
-                meta(), invoice_number=INV1, credit_note_date=day,
-                **fields,  # type: ignore[arg-type]
+                meta(), invoice_number=INV1, kind=kind, reason=reason, amount=amount,
+                lines=lines, credit_note_date=day,
             )  # fmt: skip
     with pytest.raises(NotFound):
         correct(invoiced, "1", day, invoice="INV-2026-000404")
