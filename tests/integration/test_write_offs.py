@@ -7,8 +7,10 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
 
-from api.runtime import Runtime
+from api.runtime import Runtime, open_runtime
+from api.settings import Settings
 from domain.exceptions import InvalidInput, NotFound, RuleViolation
 from domain.ledger import Ledger
 from projections import credits, queries
@@ -73,13 +75,17 @@ def test_an_approval_without_the_role_is_refused_and_stores_nothing(invoiced: Le
     assert approve(invoiced, write_off, role="manager").result["status"] == "approved"
 
 
-def test_the_approver_roles_are_a_setting(sales: Ledger) -> None:
-    strict = Ledger(sales.env, write_off_approver_roles=["auditor"])
+def test_the_approver_roles_are_a_setting(settings: Settings) -> None:
+    strict = settings.model_copy(update={"write_off_approver_roles": ["auditor"]})
+    opened = open_runtime(strict, start_projections=False)
     try:
-        assert strict.write_off_approver_roles == ("auditor",)
+        assert opened.ledger.write_off_approver_roles == ("auditor",)
     finally:
-        strict.close()
-    assert sales.write_off_approver_roles == ("finance_manager", "manager")
+        opened.close()
+    assert Settings().write_off_approver_roles == ["finance_manager", "manager"]
+    for bad in (["cfo"], []):
+        with pytest.raises(ValidationError):
+            Settings(write_off_approver_roles=bad)
 
 
 def test_nobody_decides_their_own_write_off(invoiced: Ledger) -> None:
