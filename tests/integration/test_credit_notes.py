@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from api.runtime import Runtime
+from domain.application import Outcome
 from domain.exceptions import InvalidInput, NotFound, RuleViolation
 from domain.ledger import Ledger
 from projections import credits
@@ -22,8 +23,9 @@ from tests.integration.credits import (
     taxed,
 )
 from tests.integration.helpers import names, rows, settle
-from tests.integration.orders import saved_by
+from tests.integration.orders import fresh, race, saved_by
 from tests.integration.test_payments import allocate, pay
+from tests.integration.test_receivables import bill, two_shipments
 
 __all__ = ["invoiced", "taxed"]
 
@@ -258,3 +260,23 @@ def test_the_read_model_lists_credit_notes_and_their_credits_as_of_dates(
             cur, customer="C-1", invoice_number=None, after=None, limit=10
         )
     assert rebuilt == listed
+
+
+@pytest.mark.postgres
+def test_racing_credit_notes_take_gapless_numbers_and_never_over_credit(
+    pg_sales: Ledger,
+) -> None:
+    two_shipments(pg_sales)
+    bill(pg_sales, "SH-1", "SH-2", invoice_date=date(2026, 3, 1))  # 15.00
+
+    outcomes = race(4, lambda n: correct(pg_sales, "4.00", date(2026, 3, 5)))
+
+    issued = sorted(o.result["number"] for o in outcomes if isinstance(o, Outcome))
+    refused = [o for o in outcomes if isinstance(o, RuleViolation)]
+    assert issued == ["CN-2026-000001", "CN-2026-000002", "CN-2026-000003"], outcomes
+    assert [r.rule for r in refused] == ["over-credit"]
+    other = fresh(pg_sales)
+    try:
+        assert other.invoice(INV1).open_amount == D("3.00")
+    finally:
+        other.close()
