@@ -69,7 +69,6 @@ class CreditCommands(FinanceCommands):
             owed = [
                 self.receivable(r["order_number"], r["shipment_ref"]) for r in invoice.receivables
             ]
-            returned: list[dict[str, Any]] = []
             if kind == RETURN:
                 returned = price_return(
                     invoice.number, billed_lines(owed), wanted, returned_so_far(invoice.credits),
@@ -77,7 +76,7 @@ class CreditCommands(FinanceCommands):
                 )  # fmt: skip
                 net = sum((line["amount"] for line in returned), ZERO)
             else:
-                net = price(amount, invoice.currency, "amount")
+                returned, net = [], price(amount, invoice.currency, "amount")
             if net <= 0:
                 raise InvalidInput(f"a credit note credits more than nothing, not {net}")
             rate = invoice_tax_rate(owed, invoice.net, invoice.tax)
