@@ -11,6 +11,7 @@ from starlette.responses import Response
 from api.errors import install_error_handlers
 from api.responses import problem
 from api.routes import (
+    credit_notes,
     customers,
     health,
     inventory,
@@ -28,6 +29,7 @@ from api.routes import (
     stock,
     warehouses,
     workflows,
+    write_offs,
 )
 from api.routes.workflows import YAML_TYPES
 from api.runtime import Runtime, open_runtime
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         products, warehouses, customers, purchase_orders, sales_orders, order_stream,
         production, workflows, sla, receivables, invoices, payments, stock, reservations,
         inventory, notifications, health,
+        credit_notes, write_offs,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

@@ -113,6 +113,7 @@ def open_runtime(
             settings.eventsourcing_env(),
             receipt_tolerance=settings.receipt_tolerance,
             tax_rate=settings.tax_rate,
+            write_off_approver_roles=settings.write_off_approver_roles,
         )
         store = build_store(settings)
         runner = ProjectionRunner(

@@ -6,8 +6,10 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.workflows import ROLES
 
 
 class WebhookSubscription(BaseModel):
@@ -36,6 +38,11 @@ class Settings(BaseSettings):
     )
     tax_rate: Decimal = Field(
         Decimal(0), ge=0, le=1, description="Tax on receivables, a fraction of the net amount"
+    )
+    write_off_approver_roles: list[str] = Field(
+        default_factory=lambda: ["finance_manager", "manager"],
+        min_length=1,
+        description='JSON: the roles that approve or reject write-offs, ["finance_manager"]',
     )
     projection_page_size: int = 1000
     projection_poll_seconds: float = 0.5
@@ -68,6 +75,14 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(8, ge=1)
     notify_timeout_seconds: float = Field(10.0, gt=0, description="Per SMTP or HTTP exchange")
     notify_poll_seconds: float = Field(1.0, gt=0)
+
+    @field_validator("write_off_approver_roles")
+    @classmethod
+    def _known_roles(cls, roles: list[str]) -> list[str]:
+        unknown = sorted(set(roles) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown roles {', '.join(unknown)}; roles are {', '.join(ROLES)}")
+        return roles
 
     @property
     def is_postgres(self) -> bool:

@@ -197,9 +197,34 @@ def invoice_result(invoice: Invoice) -> dict[str, Any]:
             for r in invoice.receivables
         ],
         "applied": str(invoice.applied),
+        "credited": str(invoice.credited),
+        "written_off": str(invoice.written_off),
         "open": str(invoice.open_amount),
+        "credit_notes": [
+            {
+                "number": number,
+                "kind": c["kind"],
+                "total": str(c["amount"]),
+                "credit_note_date": c["effective_date"].isoformat(),
+                "cancelled_date": _iso(c["cancelled_date"]),
+            }
+            for number, c in invoice.credits.items()
+        ],
+        "write_offs": [
+            {
+                "write_off_id": key,
+                "amount": str(w["amount"]),
+                "status": w["status"],
+                "effective_date": _iso(w["effective_date"]),
+            }
+            for key, w in invoice.write_offs.items()
+        ],
         "version": invoice.version,
     }
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 def payment_result(payment: Payment) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from domain.commands_catalog import CatalogCommands
+from domain.commands_credits import CreditCommands
 from domain.commands_finance import FinanceCommands
 from domain.commands_production import ProductionCommands
 from domain.commands_purchasing import PurchasingCommands
@@ -13,7 +14,12 @@ from domain.commands_stock import StockCommands
 
 
 class Ledger(
-    CatalogCommands, PurchasingCommands, ProductionCommands, FinanceCommands, StockCommands
+    CatalogCommands,
+    PurchasingCommands,
+    ProductionCommands,
+    CreditCommands,
+    FinanceCommands,
+    StockCommands,
 ):
     """Orders, stock and (later) receivables as event-sourced aggregates in one log."""
 
@@ -23,9 +29,12 @@ class Ledger(
         *,
         receipt_tolerance: Decimal | None = None,
         tax_rate: Decimal | None = None,
+        write_off_approver_roles: Sequence[str] | None = None,
     ) -> None:
         if receipt_tolerance is not None:
             self.receipt_tolerance = receipt_tolerance
         if tax_rate is not None:
             self.tax_rate = tax_rate
+        if write_off_approver_roles is not None:
+            self.write_off_approver_roles = tuple(write_off_approver_roles)
         super().__init__(env)

@@ -28,8 +28,8 @@ from domain.exceptions import InvalidInput, NotFound
 from domain.values import _CODE, fraction, money, stable_id
 
 ROLES = (
-    "sales", "sales_director", "warehouse", "production", "finance", "manager", "auditor",
-    "customer", "integration", "admin",
+    "sales", "sales_director", "warehouse", "production", "finance", "finance_manager", "manager",
+    "auditor", "customer", "integration", "admin",
 )  # fmt: skip
 TRIGGERS = (
     "submitted",  # sent for approval (levels are needed)

@@ -359,8 +359,9 @@ def list_invoices(
 
 def open_items(cur: Cursor, *, customer: str | None, as_of: date) -> list[dict[str, Any]]:
     """Invoices with money still owed as of the end of `as_of` (business dates: invoice date,
-    allocation and reversal dates), oldest due first, each with its derived status — open,
-    partially paid, overdue — and days past due. Nothing here is a stored flag."""
+    allocation and reversal dates, credit note and write-off dates), oldest due first, each
+    with its derived status — open, partially paid, overdue — and days past due. Nothing here
+    is a stored flag."""
     day = as_of.isoformat()
     sql = (
         "SELECT number, customer, currency, total, invoice_date, due_date FROM invoices"
@@ -379,17 +380,26 @@ def open_items(cur: Cursor, *, customer: str | None, as_of: date) -> list[dict[s
     for row in cur.execute(alloc_sql, [day, day]).fetchdicts():
         number = row["invoice_number"]
         paid[number] = paid.get(number, Decimal(0)) + Decimal(row["amount"])
+    credited: dict[str, Decimal] = {}  # credit notes and approved write-offs, same as-of rule
+    credit_sql = (
+        "SELECT invoice_number, amount FROM invoice_credits WHERE effective_date <= ?"
+        " AND (reversed_date IS NULL OR reversed_date > ?)"
+    )
+    for row in cur.execute(credit_sql, [day, day]).fetchdicts():
+        number = row["invoice_number"]
+        credited[number] = credited.get(number, Decimal(0)) + Decimal(row["amount"])
     items = []
     for invoice in invoices:
         total = Decimal(invoice["total"])
         settled = paid.get(invoice["number"], Decimal(0))
-        owed = total - settled
+        reduced = credited.get(invoice["number"], Decimal(0))
+        owed = total - settled - reduced
         if owed <= 0:
             continue
         due = date.fromisoformat(invoice["due_date"])
         late = max(0, (as_of - due).days)
         items.append({
-            **invoice, "total": total, "paid": settled, "open": owed,
+            **invoice, "total": total, "paid": settled, "credited": reduced, "open": owed,
             "status": "overdue" if late else ("partially_paid" if settled else "open"),
             "days_past_due": late,
         })  # fmt: skip

@@ -3,6 +3,10 @@
 A receivable row appears with the shipment that created it (pending invoice) and takes its
 invoice's number, date and due date when billed. Payments and ageing as of a date build on
 these rows as finance's commands land.
+
+Credit notes and write-offs have rows of their own (`credit_notes`, `write_offs`); the ones
+that reduce what an invoice owes — credit notes, and write-offs once approved — are also rows
+of `invoice_credits`, dated like allocations, with the date one is reversed (if ever).
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from domain.credit_notes import CreditNote
 from domain.invoices import Invoice
 from domain.payments import Payment
 from domain.receivables import Receivable
-from projections.base import Index, PositionedEvent, Projection, events_of
+from projections.base import Index, PositionedEvent, Projection, events_of, meta_of
 from projections.store import Cursor
 
 COLUMNS = [
@@ -32,6 +37,18 @@ INVOICE_COLUMNS = [
     "number", "position", "customer", "currency", "net", "tax", "total", "invoice_date",
     "due_date", "shipments", "recorded_at",
 ]  # fmt: skip
+CREDIT_NOTE_COLUMNS = [
+    "number", "position", "invoice_number", "customer", "currency", "kind", "net", "tax",
+    "total", "credit_note_date", "reason", "status", "recorded_at",
+]  # fmt: skip
+CREDIT_COLUMNS = [
+    "credit_id", "invoice_number", "kind", "amount", "effective_date", "reversed_date",
+    "recorded_at",
+]  # fmt: skip
+CREDIT_EVENTS = (
+    *events_of(CreditNote, "Issued"),
+    *events_of(Invoice, "CreditReversed", "WriteOffRequested", "WrittenOff", "WriteOffRejected"),
+)
 
 
 class ReceivablesProjection(Projection):
@@ -40,6 +57,7 @@ class ReceivablesProjection(Projection):
         *events_of(Receivable, "Recognised", "Invoiced"),
         *events_of(Invoice, "Issued"),
         *events_of(Payment, "Received", "Allocated", "Unallocated"),
+        *CREDIT_EVENTS,
     )
     tables = {
         "receivables": (
@@ -71,6 +89,28 @@ class ReceivablesProjection(Projection):
             " effective_date TEXT NOT NULL, reversed_date TEXT, reason TEXT,"
             " recorded_at {ts} NOT NULL)"
         ),
+        "credit_notes": (
+            "CREATE TABLE IF NOT EXISTS {t} ("
+            " number TEXT PRIMARY KEY, position {bigint} NOT NULL, invoice_number TEXT NOT NULL,"
+            " customer TEXT NOT NULL, currency TEXT NOT NULL, kind TEXT NOT NULL,"
+            " net {dec} NOT NULL, tax {dec} NOT NULL, total {dec} NOT NULL,"
+            " credit_note_date TEXT NOT NULL, reason TEXT NOT NULL, status TEXT NOT NULL,"
+            " cancelled_date TEXT, cancel_reason TEXT, recorded_at {ts} NOT NULL)"
+        ),
+        "write_offs": (
+            "CREATE TABLE IF NOT EXISTS {t} ("
+            " id TEXT PRIMARY KEY, position {bigint} NOT NULL, invoice_number TEXT NOT NULL,"
+            " customer TEXT NOT NULL, currency TEXT NOT NULL, amount {dec} NOT NULL,"
+            " status TEXT NOT NULL, requested_by TEXT NOT NULL, decided_by TEXT,"
+            " decided_role TEXT, reason TEXT NOT NULL, decision_reason TEXT,"
+            " effective_date TEXT, requested_at {ts} NOT NULL, decided_at {ts})"
+        ),
+        "invoice_credits": (
+            "CREATE TABLE IF NOT EXISTS {t} ("
+            " credit_id TEXT PRIMARY KEY, invoice_number TEXT NOT NULL, kind TEXT NOT NULL,"
+            " amount {dec} NOT NULL, effective_date TEXT NOT NULL, reversed_date TEXT,"
+            " recorded_at {ts} NOT NULL)"
+        ),
     }
     indexes = (
         Index("ix_receivables_position", "receivables", "position", unique=True),
@@ -80,6 +120,11 @@ class ReceivablesProjection(Projection):
         Index("ix_invoices_customer", "invoices", "customer, position"),
         Index("ix_allocations_invoice", "allocations", "invoice_number, effective_date"),
         Index("ix_allocations_payment", "allocations", "bank_ref"),
+        Index("ix_credit_notes_customer", "credit_notes", "customer, position"),
+        Index("ix_credit_notes_invoice", "credit_notes", "invoice_number"),
+        Index("ix_write_offs_status", "write_offs", "status, position"),
+        Index("ix_write_offs_invoice", "write_offs", "invoice_number"),
+        Index("ix_invoice_credits_invoice", "invoice_credits", "invoice_number, effective_date"),
     )
 
     def apply(self, cur: Cursor, events: Sequence[PositionedEvent]) -> None:
@@ -89,7 +134,11 @@ class ReceivablesProjection(Projection):
         payments: list[tuple[Any, ...]] = []
         allocated: list[tuple[Any, ...]] = []
         reversed_: list[tuple[Any, ...]] = []
+        credits: list[PositionedEvent] = []
         for position, e in events:
+            if isinstance(e, CREDIT_EVENTS):
+                credits.append((position, e))
+                continue
             kind = type(e).__name__
             if kind == "Received":
                 payments.append((
@@ -141,3 +190,65 @@ class ReceivablesProjection(Projection):
                 " invoice_date = ?, due_date = ?, version = ? WHERE receivable_id = ?",
                 row,
             )
+        # After the invoices: a write-off row takes its customer from its invoice's row.
+        for position, e in credits:
+            self._apply_credit(cur, position, e)
+
+    def _apply_credit(self, cur: Cursor, position: int, e: Any) -> None:
+        """Credit notes and write-offs, in log order (a request and its decision may share
+        a page)."""
+        kind = type(e).__qualname__
+        if kind == "CreditNote.Issued":
+            cur.insert_rows(self.t("credit_notes"), CREDIT_NOTE_COLUMNS, [(
+                e.number, position, e.invoice_number, e.customer, e.currency, e.kind, e.net,
+                e.tax, e.total, e.credit_note_date.isoformat(), e.reason, "issued",
+                e.timestamp,
+            )])  # fmt: skip
+            self._credit_row(cur, e.number, e.invoice_number, "credit_note", e.total,
+                             e.credit_note_date.isoformat(), e.timestamp)  # fmt: skip
+        elif kind == "Invoice.CreditReversed":
+            dated = e.effective_date.isoformat()
+            cur.execute(
+                f"UPDATE {self.t('credit_notes')} SET status = 'cancelled', cancelled_date = ?,"
+                " cancel_reason = ? WHERE number = ?",
+                (dated, e.reason, e.credit_note_number),
+            )
+            self._credit_reversed(cur, e.credit_note_number, dated)
+        elif kind == "Invoice.WriteOffRequested":
+            cur.execute(
+                f"INSERT INTO {self.t('write_offs')} (id, position, invoice_number, customer,"
+                " currency, amount, status, requested_by, reason, requested_at)"
+                " SELECT ?, ?, number, customer, currency, ?, 'pending', ?, ?, ?"
+                f" FROM {self.t('invoices')} WHERE number = ?",
+                (e.write_off_id, position, e.amount, e.requested_by, e.reason, e.timestamp,
+                 e.write_off_id.rpartition("-W")[0]),
+            )  # fmt: skip
+        elif kind == "Invoice.WrittenOff":
+            dated = e.effective_date.isoformat()
+            self._decided(cur, e, "approved", e.approved_by, None, dated)
+            self._credit_row(cur, e.write_off_id, e.write_off_id.rpartition("-W")[0],
+                             "write_off", e.amount, dated, e.timestamp)  # fmt: skip
+        else:
+            self._decided(cur, e, "rejected", e.rejected_by, e.reason, None)
+
+    def _decided(
+        self, cur: Cursor, e: Any, status: str, by: str, reason: str | None, dated: str | None
+    ) -> None:
+        cur.execute(
+            f"UPDATE {self.t('write_offs')} SET status = ?, decided_by = ?, decided_role = ?,"
+            " decision_reason = ?, effective_date = ?, decided_at = ? WHERE id = ?",
+            (status, by, meta_of(e).get("role"), reason, dated, e.timestamp, e.write_off_id),
+        )
+
+    def _credit_row(
+        self, cur: Cursor, credit_id: str, invoice: str, kind: str, amount: Any, dated: str,
+        recorded_at: Any,
+    ) -> None:  # fmt: skip
+        row = (credit_id, invoice, kind, amount, dated, None, recorded_at)
+        cur.insert_rows(self.t("invoice_credits"), CREDIT_COLUMNS, [row])
+
+    def _credit_reversed(self, cur: Cursor, credit_id: str, dated: str) -> None:
+        cur.execute(
+            f"UPDATE {self.t('invoice_credits')} SET reversed_date = ? WHERE credit_id = ?",
+            (dated, credit_id),
+        )

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
-from api.deps import IdempotencyDep, MetaDep, RuntimeDep, command_response
+from api.deps import (
+    IdempotencyDep,
+    MetaDep,
+    MinPosition,
+    RuntimeDep,
+    command_response,
+    wait_for_position,
+)
+from api.errors import ApiError
 from api.responses import json_response
 from api.routes.models import Body
 from api.runtime import Runtime
 from api.types import Code, CodePath, ExactDecimal
 from domain.application import IdempotencyClaim
 from domain.values import Meta
+from projections import statements
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -111,3 +122,29 @@ def get_customer(code: CodePath, rt: RuntimeDep) -> Response:
         "status": customer.status, "flags": customer.flags, "version": customer.version,
     }  # fmt: skip
     return json_response(body, headers={"ETag": f'"{customer.version}"'})
+
+
+@router.get("/{code}/statement")
+def customer_statement(
+    code: CodePath,
+    rt: RuntimeDep,
+    start: Annotated[date, Query(alias="from", description="First day, YYYY-MM-DD")],
+    end: Annotated[date | None, Query(alias="to", description="Last day (default today)")] = None,
+    currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
+    min_position: MinPosition = None,
+) -> Response:
+    """The customer's statement for a period in one currency (default the account's):
+    opening balance, each invoice, credit note, write-off, payment and reversal dated in the
+    period with a running balance, the closing balance (the open-items total on the last
+    day) and the customer's unapplied cash."""
+    account = rt.ledger.customer(code)
+    last = end or datetime.now(UTC).date()
+    if start > last:
+        raise ApiError(422, f"from ({start}) is after to ({last})", "invalid-period")
+    wait_for_position(rt, min_position, "receivables")
+    with rt.store.read() as cur:
+        body = statements.customer_statement(
+            cur, customer=account.code, currency=currency or account.currency, start=start,
+            end=last,
+        )  # fmt: skip
+    return json_response(body)

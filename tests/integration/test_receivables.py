@@ -195,7 +195,8 @@ def test_an_invoice_bills_several_shipments_under_the_next_number_due_by_the_ter
     assert outcome.result == {
         "number": "INV-2026-000001", "customer": "C-1", "currency": "EUR", "net": "15.00",
         "tax": "0.00", "total": "15.00", "invoice_date": "2026-03-31",
-        "due_date": "2026-04-30", "applied": "0", "open": "15.00", "version": 1,
+        "due_date": "2026-04-30", "applied": "0", "credited": "0", "written_off": "0",
+        "open": "15.00", "credit_notes": [], "write_offs": [], "version": 1,
         "shipments": [{"order_number": "SO-1", "shipment_ref": "SH-1"},
                       {"order_number": "SO-1", "shipment_ref": "SH-2"}],
     }  # fmt: skip
