@@ -2,17 +2,23 @@
 
 A receivable row appears with the shipment that created it (pending invoice) and takes its
 invoice's number, date and due date when billed. Payments and ageing as of a date build on
-these rows as finance's commands land.
+these rows as finance's commands land. `unapplied_cash` is the queue of payments with money
+not yet allocated, re-derived exactly for every payment a page touches; `receivable_customers`
+holds customers' names for recognising payers; `invoice_credits` holds credit notes and
+write-offs that reduce what an invoice owes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
+from domain.customers import Customer
 from domain.invoices import Invoice
 from domain.payments import Payment
 from domain.receivables import Receivable
+from domain.values import ZERO
 from projections.base import Index, PositionedEvent, Projection, events_of
 from projections.store import Cursor
 
@@ -28,6 +34,8 @@ ALLOCATION_COLUMNS = [
     "allocation_id", "bank_ref", "invoice_number", "amount", "rule", "effective_date",
     "reversed_date", "reason", "recorded_at",
 ]  # fmt: skip
+UNAPPLIED_COLUMNS = ["bank_ref", "value_date", "currency", "unapplied", "position"]
+CHUNK = 500
 INVOICE_COLUMNS = [
     "number", "position", "customer", "currency", "net", "tax", "total", "invoice_date",
     "due_date", "shipments", "recorded_at",
@@ -40,6 +48,7 @@ class ReceivablesProjection(Projection):
         *events_of(Receivable, "Recognised", "Invoiced"),
         *events_of(Invoice, "Issued"),
         *events_of(Payment, "Received", "Allocated", "Unallocated"),
+        *events_of(Customer, "Registered"),
     )
     tables = {
         "receivables": (
@@ -71,6 +80,24 @@ class ReceivablesProjection(Projection):
             " effective_date TEXT NOT NULL, reversed_date TEXT, reason TEXT,"
             " recorded_at {ts} NOT NULL)"
         ),
+        "invoice_credits": (
+            "CREATE TABLE IF NOT EXISTS {t} ("
+            " credit_id TEXT PRIMARY KEY, invoice_number TEXT NOT NULL, kind TEXT NOT NULL,"
+            " amount {dec} NOT NULL, effective_date TEXT NOT NULL, reversed_date TEXT,"
+            " recorded_at {ts} NOT NULL)"
+        ),
+        # The unapplied-cash queue: payments with money not yet allocated (as recorded now,
+        # whatever the allocations' effective dates), oldest value date first.
+        "unapplied_cash": (
+            "CREATE TABLE IF NOT EXISTS {t} ("
+            " bank_ref TEXT PRIMARY KEY, value_date TEXT NOT NULL, currency TEXT NOT NULL,"
+            " unapplied {dec} NOT NULL, position {bigint} NOT NULL)"
+        ),
+        # Customers' names, to recognise them as payers on bank statements.
+        "receivable_customers": (
+            "CREATE TABLE IF NOT EXISTS {t} ("
+            " code TEXT PRIMARY KEY, name TEXT NOT NULL, position {bigint} NOT NULL)"
+        ),
     }
     indexes = (
         Index("ix_receivables_position", "receivables", "position", unique=True),
@@ -80,6 +107,8 @@ class ReceivablesProjection(Projection):
         Index("ix_invoices_customer", "invoices", "customer, position"),
         Index("ix_allocations_invoice", "allocations", "invoice_number, effective_date"),
         Index("ix_allocations_payment", "allocations", "bank_ref"),
+        Index("ix_invoice_credits_invoice", "invoice_credits", "invoice_number, effective_date"),
+        Index("ix_unapplied_cash_value_date", "unapplied_cash", "value_date, bank_ref"),
     )
 
     def apply(self, cur: Cursor, events: Sequence[PositionedEvent]) -> None:
@@ -89,8 +118,15 @@ class ReceivablesProjection(Projection):
         payments: list[tuple[Any, ...]] = []
         allocated: list[tuple[Any, ...]] = []
         reversed_: list[tuple[Any, ...]] = []
+        customers: list[tuple[Any, ...]] = []
+        moved: set[str] = set()  # payments whose unapplied amount changed
         for position, e in events:
             kind = type(e).__name__
+            if kind == "Registered":
+                customers.append((e.code, e.name, position))
+                continue
+            if kind in ("Received", "Allocated", "Unallocated"):
+                moved.add(e.bank_ref if kind == "Received" else _bank_ref(e.allocation_id))
             if kind == "Received":
                 payments.append((
                     e.bank_ref, position, e.payer, e.amount, e.currency,
@@ -99,7 +135,7 @@ class ReceivablesProjection(Projection):
                 continue
             if kind == "Allocated":
                 allocated.append((
-                    e.allocation_id, e.allocation_id.rsplit("-A", 1)[0], e.invoice_number,
+                    e.allocation_id, _bank_ref(e.allocation_id), e.invoice_number,
                     e.amount, e.rule,
                     e.effective_date.isoformat(), None, None, e.timestamp,
                 ))  # fmt: skip
@@ -141,3 +177,36 @@ class ReceivablesProjection(Projection):
                 " invoice_date = ?, due_date = ?, version = ? WHERE receivable_id = ?",
                 row,
             )
+        cur.insert_rows(self.t("receivable_customers"), ["code", "name", "position"], customers)
+        self._unapplied(cur, sorted(moved))
+
+    def _unapplied(self, cur: Cursor, refs: list[str]) -> None:
+        """Re-derive the queue rows of the payments this page moved, exactly (in Python)."""
+        for start in range(0, len(refs), CHUNK):
+            chunk = refs[start : start + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            paid = cur.execute(
+                f"SELECT bank_ref, amount, value_date, currency, position"
+                f" FROM {self.t('payments')} WHERE bank_ref IN ({marks})",
+                chunk,
+            ).fetchall()
+            applied: dict[str, Decimal] = {}
+            for ref, amount in cur.execute(
+                f"SELECT bank_ref, amount FROM {self.t('allocations')}"
+                f" WHERE bank_ref IN ({marks}) AND reversed_date IS NULL",
+                chunk,
+            ).fetchall():
+                applied[ref] = applied.get(ref, ZERO) + Decimal(str(amount))
+            cur.execute(
+                f"DELETE FROM {self.t('unapplied_cash')} WHERE bank_ref IN ({marks})", chunk
+            )
+            rows = []
+            for ref, amount, value_date, currency, position in paid:
+                left = Decimal(str(amount)) - applied.get(ref, ZERO)
+                if left > 0:
+                    rows.append((ref, value_date, currency, left, position))
+            cur.insert_rows(self.t("unapplied_cash"), UNAPPLIED_COLUMNS, rows)
+
+
+def _bank_ref(allocation_id: str) -> str:
+    return allocation_id.rsplit("-A", 1)[0]
