@@ -1,7 +1,8 @@
 """Who paid: a payer's name on a bank statement identified as one of our customers.
 
-Names are normalised first (`normalise_name`), then compared with rapidfuzz's
-`fuzz.token_sort_ratio` (0–100). That scorer ignores word order ("GmbH Acme" = "Acme GmbH")
+Names are normalised first (`normalise_name`, which also sorts the words), then compared
+with rapidfuzz's `fuzz.token_sort_ratio` (0–100; computed as `fuzz.ratio` of the sorted
+names, which is the same score). That scorer ignores word order ("GmbH Acme" = "Acme GmbH")
 and, unlike `WRatio` or the partial/set ratios, gives no credit for one name merely being
 part of another: "acme" scores 47 against "Acme Holdings" (WRatio: 90), so a short payer
 name never lands on a longer, different company.
@@ -34,9 +35,11 @@ _SEPARATORS = re.compile(r"[\W_]+")
 def normalise_name(name: str) -> str:
     """Casefolded, accents stripped, dots removed, other punctuation as spaces, legal-form
     words dropped, the words sorted: "Müller & Söhne GmbH." → "muller sohne"."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).replace(".", "")
-    words = [word for word in _SEPARATORS.split(plain) if word and word not in LEGAL_FORMS]
+    plain = name.casefold()
+    if not plain.isascii():
+        decomposed = unicodedata.normalize("NFKD", plain)
+        plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    words = [w for w in _SEPARATORS.split(plain.replace(".", "")) if w and w not in LEGAL_FORMS]
     return " ".join(sorted(words))
 
 
@@ -78,10 +81,14 @@ class CustomerIndex:
                 self.by_key.setdefault(key, []).append((code, name))
         self.keys = sorted(self.by_key)
         self._cache: dict[tuple[str, int], _Found] = {}
+        self._keys: dict[str, str] = {}  # payer's name as written → normalised
+        self._lengths: dict[tuple[int, float], list[str]] = {}
 
     def identify(self, payer: str, threshold: int) -> Identified:
         """The one customer the payer's name matches at `threshold` or better, if any."""
-        key = normalise_name(payer)
+        key = self._keys.get(payer)
+        if key is None:
+            key = self._keys[payer] = normalise_name(payer)
         found = self._cache.get((key, threshold))
         if found is None:
             found = self._cache[(key, threshold)] = self._identify(key, threshold)
@@ -91,14 +98,11 @@ class CustomerIndex:
         if not key:
             return _Found(None, "", 0.0, "payer '{payer}' has no name left once legal forms"
                           " and punctuation are removed")  # fmt: skip
-        best = self._best(key, 2)
+        best = self._best(key, 2, threshold)
         if not best:
-            return _Found(None, "", 0.0, "no customer names to compare payer '{payer}' with")
+            return _Found(None, "", 0.0, "payer '{payer}' is not close enough to any customer"
+                          f" (none scores {threshold} or more)")  # fmt: skip
         score, rivals = best[0][1], self.by_key[best[0][0]]
-        if score < threshold:
-            name = _quote(rivals[0][1])
-            return _Found(None, "", score, "payer '{payer}' is not close enough to any customer"
-                          f" (best {name}, score {int(score)} < {threshold})")  # fmt: skip
         tied = list(rivals)
         if len(best) > 1 and best[1][1] == score:
             tied += self.by_key[best[1][0]]
@@ -125,11 +129,23 @@ class CustomerIndex:
         if exact is not None and limit <= 2:
             # Only an identical normalised name scores 100: no other key can tie with it.
             return [(key, 100.0)]
+        # fuzz.ratio on names whose words are already sorted is token_sort_ratio, without
+        # splitting and sorting every customer's name again for every payer.
         hits = process.extract(
-            key, self.keys, scorer=fuzz.token_sort_ratio, processor=None, limit=limit,
-            score_cutoff=floor,
+            key, self._candidates(len(key), floor), scorer=fuzz.ratio, processor=None,
+            limit=limit, score_cutoff=floor,
         )  # fmt: skip
-        return [(hit[0], float(hit[1])) for hit in hits]
+        return sorted(((hit[0], float(hit[1])) for hit in hits), key=lambda h: (-h[1], h[0]))
+
+    def _candidates(self, length: int, floor: float) -> list[str]:
+        """The names whose length lets them score `floor` against a name of `length`: the
+        score is at most 200·shorter / (both lengths), so the rest need no comparing."""
+        found = self._lengths.get((length, floor))
+        if found is None:
+            low = length * floor / (200 - floor) - 1e-9 if floor < 200 else 0
+            high = length * (200 - floor) / floor + 1e-9 if floor > 0 else float("inf")
+            found = self._lengths[(length, floor)] = [k for k in self.keys if low <= len(k) <= high]
+        return found
 
 
 def _quote(name: str) -> str:

@@ -163,19 +163,20 @@ class Matcher:
     def __init__(self, items: Iterable[OpenItem], index: CustomerIndex, rules: dict[str, Any]):
         self.index = index
         self.rules = [rule for rule in rules["rules"] if rule.get("enabled", True)]
-        listed = sorted((i for i in items if i.open > 0), key=_item_order)
-        self.items = {item.number: item for item in listed}
-        if len(self.items) != len(listed):
+        ordered = sorted((i.due_date, i.number, i) for i in items if i.open > 0)
+        self.items = {number: item for _, number, item in ordered}
+        if len(self.items) != len(ordered):
             raise InvalidInput("each open item is listed once: an invoice number is repeated")
-        self.open = {item.number: item.open for item in listed}
+        self.open = {number: item.open for _, number, item in ordered}
         # (customer, currency, open amount) → [(due date, number)], oldest first
         self.by_amount: dict[tuple[str, str, Decimal], list[tuple[date, str]]] = {}
         # (customer, currency) → numbers, oldest due first; `start` skips settled ones
         self.by_customer: dict[tuple[str, str], list[str]] = {}
         self.start: dict[tuple[str, str], int] = {}
-        for item in listed:
-            self.by_amount.setdefault(_amount_key(item, item.open), []).append(_item_order(item))
-            self.by_customer.setdefault((item.customer, item.currency), []).append(item.number)
+        for due, number, item in ordered:
+            key = (item.customer, item.currency)
+            self.by_amount.setdefault((*key, item.open), []).append((due, number))
+            self.by_customer.setdefault(key, []).append(number)
 
     def payment(self, payment: PaymentToMatch) -> PaymentOutcome:
         run = _Run(payment)
