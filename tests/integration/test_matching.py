@@ -308,3 +308,28 @@ def test_credits_and_allocations_reduce_the_open_amounts_matching_sees(
     assert owed[INV[1]] == D("50.00")  # 100 − 30 paid − 20 credited (the write-off reversed)
     assert [(i.number, i.open) for i in acme] == [(INV[1], D("50.00")), (INV[2], D("250.00"))]
     assert [i.number for i in before] == [INV[1], INV[2]]  # invoices dated by then
+
+
+def test_the_queue_and_customer_names_are_rebuilt_from_the_log_as_they_were(
+    runtime: Runtime, books: Ledger
+) -> None:
+    four_payments(books)
+    run_auto_match(runtime, meta())
+    books.unallocate_payment(meta(), bank_ref="P3", allocation_id="P3-A2", reason="short")
+    settle(runtime)
+
+    def tables() -> list[list[tuple[Any, ...]]]:
+        with runtime.store.read() as cur:
+            return [
+                cur.execute(f"SELECT * FROM {name} ORDER BY 1").fetchall()
+                for name in ("unapplied_cash", "receivable_customers")
+            ]
+
+    live = tables()
+    runtime.runner.rebuild("receivables")
+
+    assert tables() == live
+    assert [(row[0], D(str(row[3]))) for row in live[0]] == [("P3", D("39.50")), ("P4", D("10"))]
+    assert [row[:2] for row in live[1]] == [
+        ("C-ACME", "Acme GmbH"), ("C-BETA", "Beta Holdings Ltd"), ("C-GAMMA", "Gamma Trading"),
+    ]  # fmt: skip
