@@ -163,7 +163,9 @@ class Matcher:
     def __init__(self, items: Iterable[OpenItem], index: CustomerIndex, rules: dict[str, Any]):
         self.index = index
         self.rules = [rule for rule in rules["rules"] if rule.get("enabled", True)]
-        ordered = sorted((i.due_date, i.number, i) for i in items if i.open > 0)
+        ordered = sorted(
+            ((i.due_date, i.number, i) for i in items if i.open > 0), key=lambda t: t[:2]
+        )
         self.items = {number: item for _, number, item in ordered}
         if len(self.items) != len(ordered):
             raise InvalidInput("each open item is listed once: an invoice number is repeated")

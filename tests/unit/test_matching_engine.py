@@ -345,7 +345,7 @@ def test_repeated_payments_items_or_customers_are_refused() -> None:
     with pytest.raises(InvalidInput):
         match([pay("B-1", "a", "1"), pay("B-1", "b", "2")], items, CUSTOMERS, rules())
     with pytest.raises(InvalidInput):
-        match([pay("B-1", "a", "1")], [*items, *items], CUSTOMERS, rules())
+        match([pay("B-1", "a", "1")], [*items, item(1, "C-BETA", "2")], CUSTOMERS, rules())
     with pytest.raises(InvalidInput):
         match([pay("B-1", "a", "1")], items, [*CUSTOMERS, ("C-ACME", "Other")], rules())
 
