@@ -16,6 +16,7 @@ from api.routes import (
     health,
     inventory,
     invoices,
+    matching,
     notifications,
     order_stream,
     payments,
@@ -63,11 +64,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     _serve_docs_offline(app)
     install_error_handlers(app)
     app.middleware("http")(_guard_bodies(settings.max_body_bytes))
+    # matching before payments: /payments/unapplied must win over /payments/{bank_ref}.
     for module in (
         products, warehouses, customers, purchase_orders, sales_orders, order_stream,
-        production, workflows, sla, receivables, invoices, payments, stock, reservations,
-        inventory, notifications, health,
-        credit_notes, write_offs,
+        production, workflows, sla, receivables, invoices, matching, payments, stock,
+        reservations, inventory, notifications, health, credit_notes, write_offs,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -12,15 +14,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from api.errors import ApiError
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
 from domain.exceptions import DomainError
+from domain.values import Meta
 
 cli = typer.Typer(
     help="OrderLedger: an event-sourced order-fulfilment ledger.", no_args_is_help=True
 )
 projections_cli = typer.Typer(help="Inspect, run and rebuild read models.", no_args_is_help=True)
 cli.add_typer(projections_cli, name="projections")
+finance_cli = typer.Typer(help="Receivables and payments.", no_args_is_help=True)
+cli.add_typer(finance_cli, name="finance")
 console = Console()
 errors = Console(stderr=True)
 
@@ -171,6 +177,26 @@ def projections_run(
                 time.sleep(1)
         except KeyboardInterrupt:
             pass
+
+
+@finance_cli.command("match")
+def finance_match(
+    bank_refs: Annotated[
+        list[str] | None, typer.Option("--bank-ref", help="Only this payment (repeatable)")
+    ] = None,
+    actor: Annotated[str, typer.Option(help="Who runs the matching (recorded on events)")] = "cli",
+) -> None:
+    """Match payments waiting in the unapplied-cash queue by the rules in force."""
+    from api.matching import matching_table, run_auto_match
+
+    with runtime() as opened:
+        meta = Meta(actor=actor, correlation_id=uuid.uuid4().hex, command="finance match",
+                    at=datetime.now(UTC), role="finance")  # fmt: skip
+        try:
+            summary = run_auto_match(opened, meta, bank_refs)
+        except ApiError as error:
+            fail(error.detail)
+        console.print(matching_table(summary))
 
 
 @contextmanager

@@ -26,6 +26,10 @@ class Plan:
     sla_open: int  # open orders in the read model the SLA monitor scans
     sla_real: int  # of which recorded by command (a quarter of them late); the rest synthetic
     sla_repeats: int
+    match_payments: int  # the matching engine: payments against open items of customers
+    match_items: int
+    match_customers: int
+    match_apply: int  # payments auto-matched and applied through the ledger, per store
 
 
 FULL = Plan(
@@ -44,6 +48,10 @@ FULL = Plan(
     sla_open=100_000,
     sla_real=400,
     sla_repeats=15,
+    match_payments=10_000,
+    match_items=50_000,
+    match_customers=2_000,
+    match_apply=2_000,
 )
 QUICK = Plan(
     rounds=3,
@@ -61,6 +69,10 @@ QUICK = Plan(
     sla_open=5_000,
     sla_real=80,
     sla_repeats=3,
+    match_payments=2_000,
+    match_items=10_000,
+    match_customers=400,
+    match_apply=200,
 )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bench.baseline import CREATE, PAIR, UPDATE
 from bench.commands import ORDER_FLOW, RESERVE_HOT, RESERVE_SPREAD, SHIP, TRANSFER
+from bench.matching import ApplyRates
 from bench.orders import TimelineRates
 from bench.plan import Plan, hot_open_reservations
 from bench.projection import ProjectionRates
@@ -30,6 +31,7 @@ class StoreResults:
     projections: ProjectionRates
     timeline: TimelineRates
     sla: SlaTimes
+    matching: ApplyRates | None = None
 
 
 Pick = Callable[[StoreResults], Measured | None]

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import psycopg
 
-from bench.baseline import baseline_workloads
+from bench.baseline import PAIR, baseline_workloads
 from bench.commands import ledger_workloads
+from bench.matching import EngineRates, matching_table, measure_apply, measure_engine
 from bench.orders import measure_timeline
 from bench.plan import FULL, QUICK, Plan
 from bench.projection import measure_projections
@@ -57,6 +58,19 @@ def main(argv: list[str] | None = None) -> int:
     profiler = Profiler(Path(args.profile) if args.profile else None)
     results: dict[str, StoreResults] = {}
     started, load_before = time.perf_counter(), os.getloadavg()[0]
+    print(
+        f"matching engine: {plan.match_payments:,} payments against {plan.match_items:,}"
+        " open items",
+        file=sys.stderr,
+        flush=True,
+    )
+    engine = measure_engine(
+        profiler.for_store("memory"),
+        payments=plan.match_payments,
+        items=plan.match_items,
+        customers=plan.match_customers,
+        repeats=3,
+    )
     for kind in args.stores:
         if kind == "postgres" and (problem := postgres_problem(args.postgres_url)):
             print(f"skipping PostgreSQL: {problem}", file=sys.stderr)
@@ -80,11 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(sla_table(plan, results))
     print("\n".join(sla_plans(results)))
+    print()
+    print(_matching(engine, results))
     print(f"\n{run.describe()}")
     for report in profiler.finish():
         print(report, file=sys.stderr)
     if args.write_docs:
-        write_docs(DOCS, docs_block(plan, rows, results, run))
+        write_docs(DOCS, docs_block(plan, rows, results, run, engine))
         print(f"wrote {DOCS}")
     return 0
 
@@ -165,11 +181,21 @@ def measure_store(factory: StoreFactory, plan: Plan, profiler: Profiler) -> Stor
         real_orders=plan.sla_real,
         repeats=plan.sla_repeats,
     )
-    return StoreResults(factory.label, factory.describe(), calls, projections, timeline, sla)
+    step(f"auto-matching {plan.match_apply:,} payments end to end")
+    matching = measure_apply(
+        factory.settings("matching"), profiler, payments=plan.match_apply, pair=calls.get(PAIR)
+    )
+    return StoreResults(
+        factory.label, factory.describe(), calls, projections, timeline, sla, matching
+    )
 
 
 def docs_block(
-    plan: Plan, rows: list[Figure], results: dict[str, StoreResults], run: RunInfo
+    plan: Plan,
+    rows: list[Figure],
+    results: dict[str, StoreResults],
+    run: RunInfo,
+    engine: EngineRates | None = None,
 ) -> str:
     stores = ", ".join(r.version for r in results.values())
     lines = [
@@ -193,8 +219,20 @@ def docs_block(
         sla_table(plan, results),
         "",
         *(f"- {line}" for line in sla_plans(results)),
+        "",
+        "Automatic payment matching: the rules engine in memory (median of 3 runs), then per"
+        " store the steps of a matching run — candidates loaded from the read model, the"
+        " engine, and `apply_matches` saving one payment with its invoices per save (by an"
+        " application that did not record them, so every aggregate is read from the store).",
+        "",
+        _matching(engine, results),
     ]
     return "\n".join(lines)
+
+
+def _matching(engine: EngineRates | None, results: dict[str, StoreResults]) -> str:
+    stores = {label: r.matching for label, r in results.items() if r.matching is not None}
+    return matching_table(engine, stores)
 
 
 def _first(results: dict[str, StoreResults]) -> StoreResults | None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from domain.commands_catalog import CatalogCommands
 from domain.commands_credits import CreditCommands
 from domain.commands_finance import FinanceCommands
+from domain.commands_matching import MatchingCommands
 from domain.commands_production import ProductionCommands
 from domain.commands_purchasing import PurchasingCommands
 from domain.commands_stock import StockCommands
@@ -18,6 +19,7 @@ class Ledger(
     PurchasingCommands,
     ProductionCommands,
     CreditCommands,
+    MatchingCommands,
     FinanceCommands,
     StockCommands,
 ):

@@ -2,7 +2,9 @@
 
 A receivable row appears with the shipment that created it (pending invoice) and takes its
 invoice's number, date and due date when billed. Payments and ageing as of a date build on
-these rows as finance's commands land.
+these rows as finance's commands land. `unapplied_cash` is the queue of payments with money
+not yet allocated, re-derived exactly for every payment a page touches; `receivable_customers`
+holds customers' names for recognising payers.
 
 Credit notes and write-offs have rows of their own (`credit_notes`, `write_offs`); the ones
 that reduce what an invoice owes — credit notes, and write-offs once approved — are also rows
@@ -12,12 +14,15 @@ of `invoice_credits`, dated like allocations, with the date one is reversed (if 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from domain.credit_notes import CreditNote
+from domain.customers import Customer
 from domain.invoices import Invoice
 from domain.payments import Payment
 from domain.receivables import Receivable
+from domain.values import ZERO
 from projections.base import Index, PositionedEvent, Projection, events_of, meta_of
 from projections.store import Cursor
 
@@ -33,6 +38,8 @@ ALLOCATION_COLUMNS = [
     "allocation_id", "bank_ref", "invoice_number", "amount", "rule", "effective_date",
     "reversed_date", "reason", "recorded_at",
 ]  # fmt: skip
+UNAPPLIED_COLUMNS = ["bank_ref", "value_date", "currency", "unapplied", "position"]
+CHUNK = 500
 INVOICE_COLUMNS = [
     "number", "position", "customer", "currency", "net", "tax", "total", "invoice_date",
     "due_date", "shipments", "recorded_at",
@@ -58,6 +65,7 @@ class ReceivablesProjection(Projection):
         *events_of(Invoice, "Issued"),
         *events_of(Payment, "Received", "Allocated", "Unallocated"),
         *CREDIT_EVENTS,
+        *events_of(Customer, "Registered"),
     )
     tables = {
         "receivables": (
@@ -111,6 +119,18 @@ class ReceivablesProjection(Projection):
             " amount {dec} NOT NULL, effective_date TEXT NOT NULL, reversed_date TEXT,"
             " recorded_at {ts} NOT NULL)"
         ),
+        # The unapplied-cash queue: payments with money not yet allocated (as recorded now,
+        # whatever the allocations' effective dates), oldest value date first.
+        "unapplied_cash": (
+            "CREATE TABLE IF NOT EXISTS {t} ("
+            " bank_ref TEXT PRIMARY KEY, value_date TEXT NOT NULL, currency TEXT NOT NULL,"
+            " unapplied {dec} NOT NULL, position {bigint} NOT NULL)"
+        ),
+        # Customers' names, to recognise them as payers on bank statements.
+        "receivable_customers": (
+            "CREATE TABLE IF NOT EXISTS {t} ("
+            " code TEXT PRIMARY KEY, name TEXT NOT NULL, position {bigint} NOT NULL)"
+        ),
     }
     indexes = (
         Index("ix_receivables_position", "receivables", "position", unique=True),
@@ -125,6 +145,7 @@ class ReceivablesProjection(Projection):
         Index("ix_write_offs_status", "write_offs", "status, position"),
         Index("ix_write_offs_invoice", "write_offs", "invoice_number"),
         Index("ix_invoice_credits_invoice", "invoice_credits", "invoice_number, effective_date"),
+        Index("ix_unapplied_cash_value_date", "unapplied_cash", "value_date, bank_ref"),
     )
 
     def apply(self, cur: Cursor, events: Sequence[PositionedEvent]) -> None:
@@ -135,11 +156,18 @@ class ReceivablesProjection(Projection):
         allocated: list[tuple[Any, ...]] = []
         reversed_: list[tuple[Any, ...]] = []
         credits: list[PositionedEvent] = []
+        customers: list[tuple[Any, ...]] = []
+        moved: set[str] = set()  # payments whose unapplied amount changed
         for position, e in events:
             if isinstance(e, CREDIT_EVENTS):
                 credits.append((position, e))
                 continue
             kind = type(e).__name__
+            if kind == "Registered":
+                customers.append((e.code, e.name, position))
+                continue
+            if kind in ("Received", "Allocated", "Unallocated"):
+                moved.add(e.bank_ref if kind == "Received" else _bank_ref(e.allocation_id))
             if kind == "Received":
                 payments.append((
                     e.bank_ref, position, e.payer, e.amount, e.currency,
@@ -148,7 +176,7 @@ class ReceivablesProjection(Projection):
                 continue
             if kind == "Allocated":
                 allocated.append((
-                    e.allocation_id, e.allocation_id.rsplit("-A", 1)[0], e.invoice_number,
+                    e.allocation_id, _bank_ref(e.allocation_id), e.invoice_number,
                     e.amount, e.rule,
                     e.effective_date.isoformat(), None, None, e.timestamp,
                 ))  # fmt: skip
@@ -193,6 +221,8 @@ class ReceivablesProjection(Projection):
         # After the invoices: a write-off row takes its customer from its invoice's row.
         for position, e in credits:
             self._apply_credit(cur, position, e)
+        cur.insert_rows(self.t("receivable_customers"), ["code", "name", "position"], customers)
+        self._unapplied(cur, sorted(moved))
 
     def _apply_credit(self, cur: Cursor, position: int, e: Any) -> None:
         """Credit notes and write-offs, in log order (a request and its decision may share
@@ -252,3 +282,34 @@ class ReceivablesProjection(Projection):
             f"UPDATE {self.t('invoice_credits')} SET reversed_date = ? WHERE credit_id = ?",
             (dated, credit_id),
         )
+
+    def _unapplied(self, cur: Cursor, refs: list[str]) -> None:
+        """Re-derive the queue rows of the payments this page moved, exactly (in Python)."""
+        for start in range(0, len(refs), CHUNK):
+            chunk = refs[start : start + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            paid = cur.execute(
+                f"SELECT bank_ref, amount, value_date, currency, position"
+                f" FROM {self.t('payments')} WHERE bank_ref IN ({marks})",
+                chunk,
+            ).fetchall()
+            applied: dict[str, Decimal] = {}
+            for ref, amount in cur.execute(
+                f"SELECT bank_ref, amount FROM {self.t('allocations')}"
+                f" WHERE bank_ref IN ({marks}) AND reversed_date IS NULL",
+                chunk,
+            ).fetchall():
+                applied[ref] = applied.get(ref, ZERO) + Decimal(str(amount))
+            cur.execute(
+                f"DELETE FROM {self.t('unapplied_cash')} WHERE bank_ref IN ({marks})", chunk
+            )
+            rows = []
+            for ref, amount, value_date, currency, position in paid:
+                left = Decimal(str(amount)) - applied.get(ref, ZERO)
+                if left > 0:
+                    rows.append((ref, value_date, currency, left, position))
+            cur.insert_rows(self.t("unapplied_cash"), UNAPPLIED_COLUMNS, rows)
+
+
+def _bank_ref(allocation_id: str) -> str:
+    return allocation_id.rsplit("-A", 1)[0]

@@ -210,6 +210,11 @@ class ProjectionRunner:
         self._thread = threading.Thread(target=self._loop, name="projections", daemon=True)
         self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        """Whether the background thread is following the log."""
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
