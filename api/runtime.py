@@ -22,6 +22,7 @@ from projections.receivables import ReceivablesProjection
 from projections.runner import ProjectionRunner
 from projections.safety_stock import SafetyStockFollower
 from projections.sla import SlaMonitor
+from projections.statements import StatementsProjection
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 
 SCHEMA_LOCK = 0x0D1E_D6E2  # advisory lock key taken while creating tables
@@ -57,6 +58,7 @@ def read_models(ledger: Ledger | None, routing: Routing | None = None) -> list[P
         OrdersProjection(),
         ProductionProjection(),
         ReceivablesProjection(),
+        StatementsProjection(),
         SafetyStockFollower(ledger),
         OutboxProjection(routing),
     ]

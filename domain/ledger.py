@@ -9,11 +9,17 @@ from domain.commands_catalog import CatalogCommands
 from domain.commands_finance import FinanceCommands
 from domain.commands_production import ProductionCommands
 from domain.commands_purchasing import PurchasingCommands
+from domain.commands_statements import StatementCommands
 from domain.commands_stock import StockCommands
 
 
 class Ledger(
-    CatalogCommands, PurchasingCommands, ProductionCommands, FinanceCommands, StockCommands
+    CatalogCommands,
+    PurchasingCommands,
+    ProductionCommands,
+    FinanceCommands,
+    StatementCommands,
+    StockCommands,
 ):
     """Orders, stock and (later) receivables as event-sourced aggregates in one log."""
 
