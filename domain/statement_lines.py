@@ -101,11 +101,11 @@ def statement_line(
     remittance: str,
     direction: str,
 ) -> StatementLine:
-    """A checked line; a debit needs no bank reference (it is never stored)."""
+    """A checked line; a debit's bank reference is not checked (a debit is never stored)."""
     ref = bank_ref.strip()
     if direction == CREDIT and not ref:
         raise LineError(line, "no bank reference")
-    if ref and not _REF.fullmatch(ref):
+    if direction == CREDIT and not _REF.fullmatch(ref):
         raise LineError(
             line,
             f"bank reference {ref!r} must be 1-64 letters, digits or . _ -"

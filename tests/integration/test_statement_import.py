@@ -18,7 +18,7 @@ from domain.statements import InvalidStatement, file_sha256, load_csv_map, parse
 from projections.statements import list_statements, matched_by_rule
 from tests.conftest import command_meta as meta
 from tests.integration.helpers import catch_up_all, names, stored_events
-from tests.integration.orders import race, saved_by
+from tests.integration.orders import fresh, race, saved_by
 from tests.integration.test_receivables import bill, two_shipments
 from tests.statement_files import (
     BAD_LINES_CSV,
@@ -118,6 +118,21 @@ def test_an_overlapping_file_imports_only_its_new_lines(runtime: Runtime) -> Non
     assert result["totals"] == {"EUR": "7.50"}
     payments = [e for _, e in stored_events(ledger) if type(e).__qualname__ == "Payment.Received"]
     assert sorted(e.bank_ref for e in payments) == ["BNK-1", "BNK-2", "BNK-3"]
+
+
+def test_another_process_finds_what_this_one_stored_and_skips_it(runtime: Runtime) -> None:
+    import_file(runtime.ledger, csv_file(row("BNK-1"), row("BNK-2")))
+    other = fresh(runtime.ledger)  # nothing of the first import in its caches
+    try:
+        outcome = import_file(other, csv_file(row("BNK-2"), row("BNK-3"), row("BNK-1")))
+    finally:
+        other.close()
+    assert (outcome.result["imported"], outcome.result["bank_refs_duplicate"]) == (
+        1, ["BNK-2", "BNK-1"],
+    )  # fmt: skip
+    received = [e.bank_ref for _, e in stored_events(runtime.ledger)
+                if type(e).__qualname__ == "Payment.Received"]  # fmt: skip
+    assert received == ["BNK-1", "BNK-2", "BNK-3"]
 
 
 def test_a_reference_repeated_in_the_file_or_entered_by_hand_is_a_duplicate(
@@ -258,6 +273,10 @@ def test_the_statements_read_model_lists_newest_first_and_counts_matches(
         "totals": {"EUR": "9.00"},
     }  # fmt: skip
     assert matched == {"manual": 1}
+    runtime.runner.rebuild("bank_statements")
+    with runtime.store.read() as cur:
+        assert list_statements(cur, before=None, limit=10) == listed
+        assert matched_by_rule(cur, first.result["statement_id"]) == matched
 
 
 def test_a_ten_thousand_line_statement_imports_in_one_save(runtime: Runtime) -> None:

@@ -182,9 +182,9 @@ def test_a_bad_csv_row_is_named_by_its_line(row: str, error: str) -> None:
     assert bad(parsed) == [(3, error)]
 
 
-def test_a_debit_needs_no_bank_reference() -> None:
-    parsed = csv_lines(",Bank,-3.50,EUR,2026-03-01,fees\n")
-    assert [(s.bank_ref, s.direction) for s in parsed.lines] == [("", DEBIT)]
+def test_a_debit_needs_no_bank_reference_of_any_form() -> None:
+    parsed = csv_lines(",Bank,-3.50,EUR,2026-03-01,fees\nSO 1/2,Acme,-9,EUR,2026-03-01,x\n")
+    assert [(s.bank_ref, s.direction) for s in parsed.lines] == [("", DEBIT), ("SO 1/2", DEBIT)]
 
 
 def test_a_credit_debit_value_that_is_neither_is_a_bad_line() -> None:
