@@ -27,6 +27,7 @@ from api.routes import (
     reservations,
     sales_orders,
     sla,
+    statements,
     stock,
     warehouses,
     workflows,
@@ -63,12 +64,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     _serve_docs_offline(app)
     install_error_handlers(app)
-    app.middleware("http")(_guard_bodies(settings.max_body_bytes))
+    uploads = {statements.PATH: settings.statement_max_bytes + statements.UPLOAD_OVERHEAD}
+    app.middleware("http")(_guard_bodies(settings.max_body_bytes, uploads))
     # matching before payments: /payments/unapplied must win over /payments/{bank_ref}.
     for module in (
         products, warehouses, customers, purchase_orders, sales_orders, order_stream,
-        production, workflows, sla, receivables, invoices, matching, payments, stock,
-        reservations, inventory, notifications, health, credit_notes, write_offs,
+        production, workflows, sla, receivables, invoices, matching, payments, statements,
+        stock, reservations, inventory, notifications, health, credit_notes, write_offs,
     ):  # fmt: skip
         app.include_router(module.router)
     return app
@@ -94,23 +96,28 @@ def _serve_docs_offline(app: FastAPI) -> None:
         )
 
 
-def _accepted(content_type: str, path: str) -> bool:
-    """JSON everywhere; process definitions may also be written in YAML."""
+def _accepted(content_type: str, path: str, uploads: dict[str, int]) -> bool:
+    """JSON everywhere; process definitions may also be written in YAML; file uploads are
+    multipart forms."""
     if content_type == "application/json" or content_type.endswith("+json"):
         return True
+    if path in uploads:
+        return content_type == "multipart/form-data"
     definitions = path.startswith("/workflows/") or path == "/approval-policy"
     return definitions and content_type in YAML_TYPES
 
 
 def _guard_bodies(
-    max_bytes: int,
+    default_max_bytes: int, uploads: dict[str, int]
 ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """Refuse oversized bodies (413) and bodies that are not JSON (415) before any work."""
+    """Refuse oversized bodies (413) and bodies that are not JSON (415) before any work;
+    upload routes (path → limit) take multipart forms up to their own limit."""
 
     async def guard(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         if request.method in BODY_METHODS:
+            max_bytes = uploads.get(request.url.path, default_max_bytes)
             length = request.headers.get("content-length")
             if length and (not length.isdigit() or int(length) > max_bytes):
                 return problem(
@@ -130,10 +137,10 @@ def _guard_bodies(
                     request,
                 )
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if body and not _accepted(content_type, request.url.path):
-                detail = (
-                    f"send the body as application/json, not {content_type or 'no content type'}"
-                )
+            if body and not _accepted(content_type, request.url.path, uploads):
+                upload = request.url.path in uploads
+                wanted = "multipart/form-data" if upload else "application/json"
+                detail = f"send the body as {wanted}, not {content_type or 'no content type'}"
                 return problem(
                     415, "Unsupported media type", detail, "unsupported-media-type", request
                 )

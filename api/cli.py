@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -25,13 +26,13 @@ cli = typer.Typer(
 )
 projections_cli = typer.Typer(help="Inspect, run and rebuild read models.", no_args_is_help=True)
 cli.add_typer(projections_cli, name="projections")
-finance_cli = typer.Typer(help="Receivables and payments.", no_args_is_help=True)
+finance_cli = typer.Typer(help="Receivables, payments and bank statements.", no_args_is_help=True)
 cli.add_typer(finance_cli, name="finance")
 console = Console()
 errors = Console(stderr=True)
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     errors.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
@@ -197,6 +198,23 @@ def finance_match(
         except ApiError as error:
             fail(error.detail)
         console.print(matching_table(summary))
+
+
+@finance_cli.command("import-statement")
+def finance_import_statement(
+    file: Annotated[Path, typer.Argument(help="The statement: CSV or camt.053 XML")],
+    format: Annotated[str, typer.Option(help="auto, csv or camt053")] = "auto",
+    map_file: Annotated[
+        Path | None, typer.Option("--map", help="Column map for CSV (JSON or YAML)")
+    ] = None,
+    skip_bad_lines: Annotated[
+        bool, typer.Option(help="Import the good lines and list the bad ones as skipped")
+    ] = False,
+) -> None:
+    """Import a bank statement, all or nothing: new credits become payments."""
+    from api.statements_cli import import_statement_file
+
+    import_statement_file(file, format, map_file, skip_bad_lines)
 
 
 @contextmanager

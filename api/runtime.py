@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from api.notifier import Dispatcher
 from api.settings import Settings
 from domain.ledger import Ledger
+from projections.bank_statements import StatementsProjection
 from projections.base import Projection
 from projections.catalog import CatalogProjection
 from projections.deliveries import create_delivery_tables
@@ -57,6 +58,7 @@ def read_models(ledger: Ledger | None, routing: Routing | None = None) -> list[P
         OrdersProjection(),
         ProductionProjection(),
         ReceivablesProjection(),
+        StatementsProjection(),
         SafetyStockFollower(ledger),
         OutboxProjection(routing),
     ]

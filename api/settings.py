@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.statement_csv import CsvMap
 from domain.workflows import ROLES
 
 
@@ -53,6 +54,13 @@ class Settings(BaseSettings):
     )
     postgres_pool_size: int = 10
     max_body_bytes: int = 1_000_000
+    statement_max_bytes: int = Field(
+        20_000_000, gt=0, description="Largest bank statement file accepted (upload or CLI)"
+    )
+    statement_max_lines: int = Field(100_000, gt=0, description="Most lines in one statement")
+    statement_csv_map: CsvMap = Field(
+        default_factory=CsvMap, description="JSON: how CSV statements are read by default"
+    )
     aggregate_cache_size: int = 20_000
     sla_scan_seconds: float = Field(
         60.0, gt=0, description="How often the SLA monitor looks for orders late in a stage"

@@ -11,6 +11,7 @@ from domain.commands_finance import FinanceCommands
 from domain.commands_matching import MatchingCommands
 from domain.commands_production import ProductionCommands
 from domain.commands_purchasing import PurchasingCommands
+from domain.commands_statements import StatementCommands
 from domain.commands_stock import StockCommands
 
 
@@ -21,6 +22,7 @@ class Ledger(
     CreditCommands,
     MatchingCommands,
     FinanceCommands,
+    StatementCommands,
     StockCommands,
 ):
     """Orders, stock and (later) receivables as event-sourced aggregates in one log."""

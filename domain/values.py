@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
+from domain.currencies import ISO_4217
 from domain.exceptions import InvalidInput
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://orderledger.dev/ids")
@@ -150,6 +151,8 @@ def text(value: Any, what: str, *, max_length: int = 200, required: bool = True)
 def currency(value: Any) -> str:
     if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
         raise InvalidInput(f"currency must be an ISO 4217 code such as EUR, got {value!r}")
+    if value not in ISO_4217:
+        raise InvalidInput(f"currency {value!r} is not an ISO 4217 code")
     return value
 
 

@@ -25,7 +25,7 @@ from api.runtime import Runtime
 from api.types import Code, CodePath, ExactDecimal
 from domain.application import IdempotencyClaim
 from domain.values import Meta
-from projections import statements
+from projections import customer_statements
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -143,7 +143,7 @@ def customer_statement(
         raise ApiError(422, f"from ({start}) is after to ({last})", "invalid-period")
     wait_for_position(rt, min_position, "receivables")
     with rt.store.read() as cur:
-        body = statements.customer_statement(
+        body = customer_statements.customer_statement(
             cur, customer=account.code, currency=currency or account.currency, start=start,
             end=last,
         )  # fmt: skip

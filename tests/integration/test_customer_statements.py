@@ -13,7 +13,7 @@ import pytest
 from api.runtime import Runtime
 from domain.ledger import Ledger
 from projections import queries
-from projections.statements import customer_statement
+from projections.customer_statements import customer_statement
 from tests.integration.credits import approve, ask_write_off, correct, meta
 from tests.integration.helpers import settle
 from tests.integration.test_payments import INV1, INV2, allocate, invoiced, pay

@@ -140,3 +140,9 @@ def test_a_time_without_a_zone_is_refused() -> None:
 def test_stable_ids_are_deterministic_and_distinct_per_kind() -> None:
     assert stable_id("product", "SKU-1") == stable_id("product", "SKU-1")
     assert stable_id("product", "SKU-1") != stable_id("warehouse", "SKU-1")
+
+
+@pytest.mark.parametrize("value", ["EUX", "ABC", "XYZ"])
+def test_a_currency_must_be_a_real_iso_4217_code(value: str) -> None:
+    assert invalid(currency, value).message == f"currency {value!r} is not an ISO 4217 code"
+    assert [currency(c) for c in ("CHF", "JPY", "KWD", "XXX")] == ["CHF", "JPY", "KWD", "XXX"]
