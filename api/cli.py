@@ -210,11 +210,15 @@ def finance_import_statement(
     skip_bad_lines: Annotated[
         bool, typer.Option(help="Import the good lines and list the bad ones as skipped")
     ] = False,
+    match: Annotated[
+        bool, typer.Option(help="Match the new payments by the matching rules at once")
+    ] = True,
 ) -> None:
-    """Import a bank statement, all or nothing: new credits become payments."""
+    """Import a bank statement, all or nothing: new credits become payments, matched to
+    open invoices by the matching rules (each allocation names its rule)."""
     from api.statements_cli import import_statement_file
 
-    import_statement_file(file, format, map_file, skip_bad_lines)
+    import_statement_file(file, format, map_file, skip_bad_lines, match)
 
 
 @contextmanager

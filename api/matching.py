@@ -30,6 +30,7 @@ from domain.matching import (
 from domain.matching_rules import NAMED_RULES, RULES
 from domain.values import Meta, code
 from projections import matching as candidates
+from projections.bank_statements import matched_by_rule
 
 MAX_BANK_REFS = 10_000
 SUGGESTIONS = 3
@@ -56,18 +57,45 @@ def run_auto_match(
     return summary(result, applied, version)
 
 
-def catch_up(runtime: Runtime, position: int) -> None:
-    """The receivables read model at `position` at least: waited for when the projections
-    run in the background, else caught up here (a one-off CLI process)."""
+def catch_up(runtime: Runtime, position: int, names: tuple[str, ...] = ("receivables",)) -> None:
+    """The read models `names` at `position` at least: waited for when the projections run
+    in the background, else caught up here (a one-off CLI process)."""
     runner = runtime.runner
     if not runner.running:
-        runner.catch_up("receivables", until=position)
+        for name in names:
+            runner.catch_up(name, until=position)
         return
     timeout = runtime.settings.read_your_writes_timeout
-    if not runner.wait_for(position, ["receivables"], timeout=timeout):
+    if not runner.wait_for(position, list(names), timeout=timeout):
         raise ApiError(
-            503, f"receivables have not reached position {position} yet", "projection-lag"
+            503, f"{', '.join(names)} have not reached position {position} yet", "projection-lag"
         )
+
+
+def match_statement(runtime: Runtime, meta: Meta, imported: dict[str, Any]) -> dict[str, Any]:
+    """After a statement's import: match the payments it recorded by the rules in force, and
+    count them per rule as `GET /bank-statements/{id}` does (each payment once, by the rule
+    of its first allocation still in force); `unmatched` is what waits in the queue."""
+    refs = list(imported.get("bank_refs_imported") or [])
+    if not refs:
+        return imported
+    run = run_auto_match(runtime, meta, refs)
+    catch_up(runtime, run["position"] or runtime.ledger.head(), ("receivables", "bank_statements"))
+    with runtime.store.read() as cur:
+        counts = matched_by_rule(cur, imported["statement_id"])
+    matched = sum(counts.values())
+    return {
+        **imported,
+        "matched_by_rule": counts,
+        "unmatched": len(refs) - matched,
+        "matching": {
+            "rules_version": run["rules_version"],
+            "allocations": run["allocations"],
+            "amount_by_rule": run["amount_by_rule"],
+            "skipped_stale": run["skipped_stale"],
+            "position": run["position"],
+        },
+    }
 
 
 def summary(result: MatchResult, applied: MatchApplication, version: int) -> dict[str, Any]:

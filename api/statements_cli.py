@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from api.cli import console, fail, runtime
+from api.matching import match_statement
 from api.settings import Settings
 from domain.exceptions import DomainError
 from domain.statements import (
@@ -28,7 +29,7 @@ FORMATS = ("auto", "csv", "camt053")
 
 
 def import_statement_file(
-    file: Path, format: str, map_file: Path | None, skip_bad_lines: bool
+    file: Path, format: str, map_file: Path | None, skip_bad_lines: bool, auto_match: bool = True
 ) -> None:
     settings = Settings()
     if format not in FORMATS:
@@ -56,7 +57,12 @@ def import_statement_file(
             bar.stop()
             fail(f"{error.message}; nothing stored (--skip-bad-lines imports the other lines)")
         bar.update(recording, completed=credits)
-    _print_summary(outcome.result)
+        summary = dict(outcome.result)
+        if auto_match and summary["bank_refs_imported"]:
+            matching = bar.add_task("matching", total=len(summary["bank_refs_imported"]))
+            summary = match_statement(opened, _meta("finance match"), summary)
+            bar.update(matching, completed=len(summary["bank_refs_imported"]))
+    _print_summary(summary)
 
 
 def _read(file: Path, max_bytes: int) -> bytes:
@@ -80,10 +86,10 @@ def _column_map(map_file: Path | None, settings: Settings) -> CsvMap:
         fail(getattr(error, "message", str(error)))
 
 
-def _meta() -> Meta:
+def _meta(command: str = "import_statement") -> Meta:
     return Meta(
         actor="cli", role="finance", correlation_id=f"cli-{uuid.uuid4().hex}",
-        command="import_statement", at=datetime.now(UTC),
+        command=command, at=datetime.now(UTC),
     )  # fmt: skip
 
 

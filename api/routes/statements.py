@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from api.deps import MetaDep, MinPosition, RuntimeDep, to_json_ready, wait_for_position
 from api.errors import ApiError
+from api.matching import match_statement
 from api.responses import json_response
 from api.runtime import Runtime
 from domain.application import IdempotencyClaim, Outcome
@@ -39,10 +40,15 @@ def import_statement(
         str | None, Form(description="JSON (or YAML): how to read this CSV; default: setting")
     ] = None,
     skip_bad_lines: Annotated[bool, Form()] = False,
+    auto_match: Annotated[
+        bool, Form(description="Match the new payments by the matching rules at once")
+    ] = True,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Import a bank statement, all or nothing: its new credit lines become payments in one
-    save; references already stored are skipped as duplicates. 201 with the summary; 200
+    save; references already stored are skipped as duplicates. Then (unless `auto_match` is
+    false) the new payments are matched by the matching rules, each allocation naming its
+    rule; the summary counts them per rule and what is left unmatched. 201 with the summary; 200
     when this very file was imported before (nothing stored, everything a duplicate)."""
     data = file.file.read()  # bounded: the body guard allows the limit plus the form around it
     claim = _claim(idempotency_key, data, format, column_map, skip_bad_lines)
@@ -53,8 +59,12 @@ def import_statement(
         raise ApiError(413, error.message, error.rule) from None
     except InvalidStatement as error:
         raise ApiError(422, error.message, error.rule, errors=error.errors()) from None
-    result = {**outcome.result, "position": outcome.position}
-    headers = {"X-Log-Position": str(outcome.position),
+    result = dict(outcome.result)
+    if auto_match and not outcome.replayed:
+        result = match_statement(rt, meta, result)
+    position = max(outcome.position, (result.get("matching") or {}).get("position") or 0)
+    result["position"] = position
+    headers = {"X-Log-Position": str(position),
                "Location": f"{PATH}/{result['statement_id']}"}  # fmt: skip
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -191,3 +191,50 @@ def test_bad_matching_requests_are_problems_and_store_nothing(
                    {"currency": "eur"}):  # fmt: skip
         assert_problem(api.get("/payments/unapplied", **params), 422, "invalid-input")
     assert api.head() == head
+
+
+def test_an_uploaded_statement_is_matched_at_once_with_the_rule_named_per_payment(
+    billed: tuple[Api, list[str]],
+) -> None:
+    api, (acme, beta) = billed
+    statement = (
+        "bank_ref,payer,amount,currency,value_date,remittance\n"
+        f"ST-1,Somebody,80.00,EUR,2026-01-05,paying {beta}\n"
+        "ST-2,ACME GMBH.,100.00,EUR,2026-01-06,thanks\n"
+        "ST-3,Unknown Corp,12.00,EUR,2026-01-07,deposit\n"
+    ).encode()
+    files = {"file": ("bank.csv", statement, "text/csv")}
+
+    response = api.client.post("/bank-statements", files=files)
+
+    assert response.status_code == 201, response.text
+    summary = response.json()
+    assert (summary["imported"], summary["unmatched"]) == (3, 1)
+    assert summary["matched_by_rule"] == {"invoice_reference": 1, "exact_amount_customer": 1}
+    assert {(a["bank_ref"], a["invoice_number"], a["rule"])
+            for a in summary["matching"]["allocations"]} == {
+        ("ST-1", beta, "invoice_reference"), ("ST-2", acme, "exact_amount_customer"),
+    }  # fmt: skip
+    assert response.headers["X-Log-Position"] == str(summary["position"])
+    assert api.read("/payments/ST-2")["allocations"][0]["rule"] == "exact_amount_customer"
+    shown = api.read(f"/bank-statements/{summary['statement_id']}",
+                     min_position=summary["position"])  # fmt: skip
+    assert (shown["matched_by_rule"], shown["unmatched"]) == (summary["matched_by_rule"], 1)
+    queue = api.read("/payments/unapplied", min_position=summary["position"])
+    assert [row["bank_ref"] for row in queue["items"]] == ["ST-3"]
+
+
+def test_an_upload_can_leave_matching_for_later(billed: tuple[Api, list[str]]) -> None:
+    api, (acme, _) = billed
+    statement = (
+        "bank_ref,payer,amount,currency,value_date,remittance\n"
+        f"ST-9,Acme GmbH,100.00,EUR,2026-01-05,{acme}\n"
+    ).encode()
+    files = {"file": ("later.csv", statement, "text/csv")}
+
+    response = api.client.post("/bank-statements", files=files, data={"auto_match": "false"})
+
+    summary = response.json()
+    assert response.status_code == 201, response.text
+    assert (summary["matched_by_rule"], summary["unmatched"]) == ({}, 1)
+    assert api.read("/payments/ST-9")["allocations"] == []
