@@ -118,6 +118,39 @@ def _load_demo(opened: Runtime, skus: int) -> None:
     scanned = opened.sla.scan()
     catch_up_all(opened)
     console.print(f"SLA monitor: {scanned.recorded} orders late in their stage")
+    folder = Path("var") if opened.settings.is_postgres else opened.settings.sqlite_path().parent
+    path = folder / "demo-bank-statement.xml"
+    entries = _write_demo_statement(opened, path)
+    console.print(
+        f"demo bank statement: {path} ({entries} entries; import it with"
+        f" `orderledger finance import-statement {path}`)"
+    )
+
+
+@cli.command("demo-statement")
+def demo_statement(
+    file: Annotated[Path, typer.Argument(help="Where to write the camt.053 statement")],
+) -> None:
+    """Write a bank statement (camt.053) paying some of the ledger's open invoices, the way
+    customers pay: by invoice number, by exact amount, several at once, and one unknown."""
+    with runtime() as opened:
+        catch_up_all(opened)
+        entries = _write_demo_statement(opened, file)
+    console.print(f"wrote {file}: {entries} entries")
+
+
+def _write_demo_statement(opened: Runtime, path: Path) -> int:
+    from api.demo_statement import camt053, demo_entries
+
+    today = datetime.now(UTC).date()
+    with opened.store.read() as cur:
+        entries = demo_entries(cur, today)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(camt053(entries, today))
+    except OSError as error:
+        fail(f"cannot write {path}: {error.strerror or error}")
+    return len(entries)
 
 
 def catch_up_all(opened: Runtime) -> None:

@@ -27,7 +27,7 @@ from domain.exceptions import InvalidInput
 LEGAL_FORMS = frozenset({
     "gmbh", "ltd", "limited", "inc", "incorporated", "llc", "llp", "ag", "sa", "sarl", "sas",
     "bv", "nv", "co", "corp", "corporation", "company", "plc", "kg", "kgaa", "ug", "srl", "spa",
-    "oy", "pty",
+    "oy", "oyj", "pty", "kft", "zrt", "as", "asa", "ab", "aps", "sro", "ohg", "se", "bvba",
 })  # fmt: skip
 _SEPARATORS = re.compile(r"[\W_]+")
 

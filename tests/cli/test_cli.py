@@ -51,6 +51,35 @@ def test_demo_loads_realistic_data_and_projections_catch_up(settings: Settings) 
     assert len({row[0] for row in rows}) == 20
 
 
+def test_the_demo_bank_statement_is_matched_mostly_by_rule_when_imported(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a PostgreSQL ledger's demo statement goes to ./var
+    code, output = invoke(settings, "demo", "--skus", "20")
+    assert code == 0, output
+    statement = (
+        Path("var") if settings.is_postgres else settings.sqlite_path().parent
+    ) / "demo-bank-statement.xml"
+    said = "".join(output.split())  # the console wraps long lines anywhere
+    assert f"importitwith`orderledgerfinanceimport-statement{statement}`" in said
+    assert (tmp_path / statement).is_file()
+
+    code, output = invoke(settings, "finance", "import-statement", str(statement))
+
+    assert code == 0, output
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip()
+            for line in output.splitlines() if line.count("│") == 3}  # fmt: skip
+    # Every payment the demo statement holds finds its invoices but the unknown payer's.
+    assert (rows["debits skipped"], rows["unmatched"]) == ("1", "1")
+    matched = " ".join(
+        line.split("│")[2].strip() for line in output.splitlines()
+        if line.count("│") == 3 and line.split("│")[1].strip() in ("matched by rule", "")
+    )  # fmt: skip
+    by_rule = dict(part.split(": ") for part in matched.split(", "))
+    assert set(by_rule) == {"invoice_reference", "exact_amount_customer", "oldest_open_items"}
+    assert sum(int(n) for n in by_rule.values()) == int(rows["imported"]) - 1
+
+
 def test_rebuild_reproduces_the_live_read_model(settings: Settings) -> None:
     assert invoke(settings, "demo", "--skus", "10")[0] == 0
     before = inventory_rows(settings)
