@@ -71,6 +71,12 @@ class ReceivablesProjection(Projection):
             " effective_date TEXT NOT NULL, reversed_date TEXT, reason TEXT,"
             " recorded_at {ts} NOT NULL)"
         ),
+        "invoice_credits": (
+            "CREATE TABLE IF NOT EXISTS {t} ("
+            " credit_id TEXT PRIMARY KEY, invoice_number TEXT NOT NULL, kind TEXT NOT NULL,"
+            " amount {dec} NOT NULL, effective_date TEXT NOT NULL, reversed_date TEXT,"
+            " recorded_at {ts} NOT NULL)"
+        ),
     }
     indexes = (
         Index("ix_receivables_position", "receivables", "position", unique=True),
@@ -80,6 +86,7 @@ class ReceivablesProjection(Projection):
         Index("ix_invoices_customer", "invoices", "customer, position"),
         Index("ix_allocations_invoice", "allocations", "invoice_number, effective_date"),
         Index("ix_allocations_payment", "allocations", "bank_ref"),
+        Index("ix_invoice_credits_invoice", "invoice_credits", "invoice_number, effective_date"),
     )
 
     def apply(self, cur: Cursor, events: Sequence[PositionedEvent]) -> None:
