@@ -27,8 +27,14 @@ BUCKETS = (
     ("over_90", None),
 )
 BUCKET_NAMES = tuple(name for name, _ in BUCKETS)
-ACTIVE = "effective_date <= ? AND (reversed_date IS NULL OR reversed_date > ?)"
 FIELDS = "number, customer, currency, total, invoice_date, due_date, paid, credited"
+
+
+def active(alias: str = "") -> str:
+    """SQL: an allocation or credit counts on day ? (given twice): effective by then and not
+    reversed by then."""
+    at = f"{alias}." if alias else ""
+    return f"{at}effective_date <= ? AND ({at}reversed_date IS NULL OR {at}reversed_date > ?)"
 
 
 def bucket_of(days_past_due: int) -> str:
@@ -93,14 +99,14 @@ def _statement(
 def _lookup(cur: Cursor, table: str) -> str:
     return (
         f"(SELECT {cur.exact_sum('amount')} FROM {table}"
-        f" WHERE invoice_number = i.number AND {ACTIVE})"
+        f" WHERE invoice_number = i.number AND {active()})"
     )
 
 
 def _grouped(cur: Cursor, table: str, alias: str) -> str:
     return (
         f" LEFT JOIN (SELECT invoice_number, {cur.exact_sum('amount')} AS amount FROM {table}"
-        f" WHERE {ACTIVE} GROUP BY invoice_number) {alias} ON {alias}.invoice_number = i.number"
+        f" WHERE {active()} GROUP BY invoice_number) {alias} ON {alias}.invoice_number = i.number"
     )
 
 
