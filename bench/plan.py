@@ -26,6 +26,8 @@ class Plan:
     sla_open: int  # open orders in the read model the SLA monitor scans
     sla_real: int  # of which recorded by command (a quarter of them late); the rest synthetic
     sla_repeats: int
+    ageing_invoices: int = 100_000  # invoices in the receivables read model, bulk-loaded
+    ageing_repeats: int = 9
 
 
 FULL = Plan(
@@ -61,6 +63,8 @@ QUICK = Plan(
     sla_open=5_000,
     sla_real=80,
     sla_repeats=3,
+    ageing_invoices=5_000,
+    ageing_repeats=3,
 )
 
 

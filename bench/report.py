@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.ageing import AgeingTimes
 from bench.baseline import CREATE, PAIR, UPDATE
 from bench.commands import ORDER_FLOW, RESERVE_HOT, RESERVE_SPREAD, TRANSFER
 from bench.orders import TimelineRates
@@ -30,6 +31,7 @@ class StoreResults:
     projections: ProjectionRates
     timeline: TimelineRates
     sla: SlaTimes
+    ageing: AgeingTimes | None = None
 
 
 Pick = Callable[[StoreResults], Measured | None]

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from domain.exceptions import InvalidInput
-from projections.open_items import BUCKET_NAMES, active, open_items
+from projections.open_items import BUCKET_NAMES, active, open_rows
 from projections.store import Cursor
 
 ZERO = Decimal(0)
@@ -28,20 +28,22 @@ def ageing(
 ) -> dict[str, Any]:
     """Open amounts by days past due (not due, 1–30, 31–60, 61–90, over 90) per customer and
     currency, totals per currency, and the open-items total of the same date beside them."""
-    items = open_items(cur, customer=customer, as_of=as_of, currency=currency)
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    totals: dict[str, dict[str, Any]] = {}
     listed: dict[str, Decimal] = defaultdict(Decimal)
-    for item in items:
-        key = (item["customer"], item["currency"])
-        for row in (
-            rows.setdefault(key, _empty_row(customer=key[0], currency=key[1])),
-            totals.setdefault(key[1], _empty_row()),
-        ):
-            row[item["bucket"]] += item["open"]
-            row["total"] += item["open"]
-            row["items"] += 1
-        listed[item["currency"]] += item["open"]
+    for item in open_rows(cur, as_of=as_of, customer=customer, currency=currency):
+        key = (item.customer, item.currency)
+        if key not in rows:
+            rows[key] = _empty_row(customer=item.customer, currency=item.currency)
+        row = rows[key]
+        row[item.bucket] += item.open
+        row["items"] += 1
+        listed[item.currency] += item.open
+    totals: dict[str, dict[str, Any]] = {}
+    for (_, code), row in sorted(rows.items()):
+        row["total"] = sum((row[name] for name in BUCKET_NAMES), ZERO)
+        total = totals.setdefault(code, _empty_row())
+        for name in (*BUCKET_NAMES, "total", "items"):
+            total[name] += row[name]
     return {
         "as_of": as_of,
         "buckets": list(BUCKET_NAMES),
@@ -116,14 +118,14 @@ def metrics(cur: Cursor, *, start: date, end: date, customer: str | None = None)
         raise InvalidInput(f"the period starts ({start}) after it ends ({end})")
     book = _Book()
     if start > date.min:
-        for item in open_items(cur, customer=customer, as_of=start - timedelta(days=1)):
-            book.at(item["customer"], item["currency"]).open_at_start += item["open"]
-    for item in open_items(cur, customer=customer, as_of=end):
-        figures = book.at(item["customer"], item["currency"])
-        figures.open_at_end += item["open"]
-        if item["days_past_due"]:
+        for item in open_rows(cur, customer=customer, as_of=start - timedelta(days=1)):
+            book.at(item.customer, item.currency).open_at_start += item.open
+    for item in open_rows(cur, customer=customer, as_of=end):
+        figures = book.at(item.customer, item.currency)
+        figures.open_at_end += item.open
+        if item.days_past_due:
             figures.overdue_count += 1
-            figures.overdue_amount += item["open"]
+            figures.overdue_amount += item.open
     _invoiced(cur, book, start, end, customer)
     for table, name in (("allocations", "collected"), ("invoice_credits", "credited")):
         _net_applied(cur, book, table, name, start, end, customer)

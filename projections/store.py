@@ -142,7 +142,15 @@ class Cursor:
         zero, exactly on both stores (SQLite: `dec_remains`, a Decimal function)."""
         if self.dialect == "postgres":
             return " - ".join([total, *(f"COALESCE({term}, 0)" for term in less)]) + " > 0"
-        return f"dec_remains({', '.join([total, *less])})"
+        # The common cases need no Decimal: nothing to take off (a decimal's sign survives
+        # the conversion to a float), or the first term written exactly as the total.
+        nothing = " AND ".join(f"{term} IS NULL" for term in less)
+        rest = "".join(f" AND {term} IS NULL" for term in less[1:])
+        return (
+            f"CASE WHEN {nothing} THEN CAST({total} AS REAL) > 0"
+            f" WHEN {less[0]} = {total}{rest} THEN 0"
+            f" ELSE dec_remains({', '.join([total, *less])}) END"
+        )
 
 
 class ViewStore:
