@@ -123,11 +123,14 @@ def _statement(
         if value:
             where.append(f"i.{column} = ?")
             params.append(value)
+    # Materialized for one customer: else both stores copy the lookups into the outer test
+    # and run each several times per invoice.
+    materialized = "MATERIALIZED " if customer else ""
     sql = (
-        f"SELECT {FIELDS} FROM (SELECT i.number, i.customer, i.currency, i.total,"
+        f"WITH owed AS {materialized}(SELECT i.number, i.customer, i.currency, i.total,"
         f" i.invoice_date, i.due_date, {paid} AS paid, {credited} AS credited"
-        f" FROM invoices i{joins} WHERE {' AND '.join(where)}) owed"
-        f" WHERE {cur.exact_remains('total', 'paid', 'credited')}"
+        f" FROM invoices i{joins} WHERE {' AND '.join(where)})"
+        f" SELECT {FIELDS} FROM owed WHERE {cur.exact_remains('total', 'paid', 'credited')}"
     )
     return sql, params
 
