@@ -11,7 +11,7 @@ Customers C-1 (EUR, 30 days) and C-2 (USD, due on the invoice date):
 
 BANK-1 pays INV-1 in full on 02-15; BANK-2 pays 150.00 of INV-2 on 03-05; BANK-3 pays
 INV-3 on 03-01, reversed (bounced) with effect from 03-20; credit note CN-1 takes 20.00 off
-INV-2 from 03-15 (a row of `invoice_credits`, as the credit-note commands will write it).
+INV-2 from 03-15 (a row written straight into `invoice_credits`).
 """
 
 from __future__ import annotations

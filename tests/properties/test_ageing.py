@@ -4,8 +4,8 @@ every bucket is non-negative; every invoice sits in the bucket of its days past 
 
 Invoices, payments, allocations and reversals go through the ledger's commands with random
 business dates (effective and reversal dates need not follow the order they are recorded
-in); credits are rows of `invoice_credits`, as the credit-note and write-off commands write
-them. The receivables projection folds the log into a real SQLite or PostgreSQL store.
+in); credits (some reversed) are rows written straight into `invoice_credits`. The
+receivables projection folds the log into a real SQLite or PostgreSQL store.
 """
 
 from __future__ import annotations
