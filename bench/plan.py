@@ -30,6 +30,8 @@ class Plan:
     match_items: int
     match_customers: int
     match_apply: int  # payments auto-matched and applied through the ledger, per store
+    ageing_invoices: int = 100_000  # invoices in the receivables read model, bulk-loaded
+    ageing_repeats: int = 9
 
 
 FULL = Plan(
@@ -73,6 +75,8 @@ QUICK = Plan(
     match_items=10_000,
     match_customers=400,
     match_apply=200,
+    ageing_invoices=5_000,
+    ageing_repeats=3,
 )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.ageing import AgeingTimes
 from bench.baseline import CREATE, PAIR, UPDATE
 from bench.commands import ORDER_FLOW, RESERVE_HOT, RESERVE_SPREAD, SHIP, TRANSFER
 from bench.matching import ApplyRates
@@ -32,6 +33,7 @@ class StoreResults:
     timeline: TimelineRates
     sla: SlaTimes
     matching: ApplyRates | None = None
+    ageing: AgeingTimes | None = None
 
 
 Pick = Callable[[StoreResults], Measured | None]

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from projections import open_items as as_of_date
 from projections.store import Cursor
 
 ITEM_FIELDS = (
@@ -357,50 +358,11 @@ def list_invoices(
     return _decimals(rows, "net", "tax", "total")
 
 
-def open_items(cur: Cursor, *, customer: str | None, as_of: date) -> list[dict[str, Any]]:
+def open_items(
+    cur: Cursor, *, customer: str | None, as_of: date, currency: str | None = None
+) -> list[dict[str, Any]]:
     """Invoices with money still owed as of the end of `as_of` (business dates: invoice date,
-    allocation and reversal dates, credit note and write-off dates), oldest due first, each
-    with its derived status — open, partially paid, overdue — and days past due. Nothing here
-    is a stored flag."""
-    day = as_of.isoformat()
-    sql = (
-        "SELECT number, customer, currency, total, invoice_date, due_date FROM invoices"
-        " WHERE invoice_date <= ?"
-    )
-    params: list[Any] = [day]
-    if customer:
-        sql += " AND customer = ?"
-        params.append(customer)
-    invoices = cur.execute(sql + " ORDER BY due_date, number", params).fetchdicts()
-    paid: dict[str, Decimal] = {}
-    alloc_sql = (
-        "SELECT invoice_number, amount FROM allocations WHERE effective_date <= ?"
-        " AND (reversed_date IS NULL OR reversed_date > ?)"
-    )
-    for row in cur.execute(alloc_sql, [day, day]).fetchdicts():
-        number = row["invoice_number"]
-        paid[number] = paid.get(number, Decimal(0)) + Decimal(row["amount"])
-    credited: dict[str, Decimal] = {}  # credit notes and approved write-offs, same as-of rule
-    credit_sql = (
-        "SELECT invoice_number, amount FROM invoice_credits WHERE effective_date <= ?"
-        " AND (reversed_date IS NULL OR reversed_date > ?)"
-    )
-    for row in cur.execute(credit_sql, [day, day]).fetchdicts():
-        number = row["invoice_number"]
-        credited[number] = credited.get(number, Decimal(0)) + Decimal(row["amount"])
-    items = []
-    for invoice in invoices:
-        total = Decimal(invoice["total"])
-        settled = paid.get(invoice["number"], Decimal(0))
-        reduced = credited.get(invoice["number"], Decimal(0))
-        owed = total - settled - reduced
-        if owed <= 0:
-            continue
-        due = date.fromisoformat(invoice["due_date"])
-        late = max(0, (as_of - due).days)
-        items.append({
-            **invoice, "total": total, "paid": settled, "credited": reduced, "open": owed,
-            "status": "overdue" if late else ("partially_paid" if settled else "open"),
-            "days_past_due": late,
-        })  # fmt: skip
-    return items
+    allocation, credit and reversal dates), oldest due first, each with its derived status —
+    open, partially paid, overdue — days past due and ageing bucket. See
+    `projections.open_items`: the database sums and filters, exactly on both stores."""
+    return as_of_date.open_items(cur, customer=customer, as_of=as_of, currency=currency)

@@ -138,7 +138,12 @@ class ReceivablesProjection(Projection):
         Index("ix_receivables_order", "receivables", "order_number, position"),
         Index("ix_receivables_invoice", "receivables", "invoice_number"),
         Index("ix_invoices_customer", "invoices", "customer, position"),
-        Index("ix_allocations_invoice", "allocations", "invoice_number, effective_date"),
+        # Covering: open items as of a date sum allocations without visiting the table.
+        Index(
+            "ix_allocations_as_of",
+            "allocations",
+            "invoice_number, effective_date, reversed_date, amount",
+        ),
         Index("ix_allocations_payment", "allocations", "bank_ref"),
         Index("ix_credit_notes_customer", "credit_notes", "customer, position"),
         Index("ix_credit_notes_invoice", "credit_notes", "invoice_number"),

@@ -129,6 +129,29 @@ class Cursor:
     def ddl(self, statement: str) -> None:
         self.raw.execute(statement.format(**DDL_TYPES[self.dialect]))
 
+    def exact_sum(self, expression: str) -> str:
+        """SQL for an exact sum of a `{dec}` expression (NULL over no rows, like SUM).
+
+        PostgreSQL sums NUMERIC exactly. SQLite keeps decimals as text, and its own SUM would
+        go through binary floating point, so there the sum is `dec_sum`, a Decimal aggregate
+        registered on every connection of the store."""
+        return f"SUM({expression})" if self.dialect == "postgres" else f"dec_sum({expression})"
+
+    def exact_remains(self, total: str, *less: str) -> str:
+        """SQL that is true when `total` minus the `less` terms (NULL counts as 0) is above
+        zero, exactly on both stores (SQLite: `dec_remains`, a Decimal function)."""
+        if self.dialect == "postgres":
+            return " - ".join([total, *(f"COALESCE({term}, 0)" for term in less)]) + " > 0"
+        # The common cases need no Decimal: nothing to take off (a decimal's sign survives
+        # the conversion to a float), or the first term written exactly as the total.
+        nothing = " AND ".join(f"{term} IS NULL" for term in less)
+        rest = "".join(f" AND {term} IS NULL" for term in less[1:])
+        return (
+            f"CASE WHEN {nothing} THEN CAST({total} AS REAL) > 0"
+            f" WHEN {less[0]} = {total}{rest} THEN 0"
+            f" ELSE dec_remains({', '.join([total, *less])}) END"
+        )
+
 
 class ViewStore:
     """Transactions on the read-model database."""
@@ -156,6 +179,35 @@ def _adapt_datetime(value: datetime) -> str:
     return value.isoformat()
 
 
+class _DecimalSum:
+    """`dec_sum(x)`: the exact sum of decimal text (SQLite's SUM would use floats)."""
+
+    def __init__(self) -> None:
+        self.total: Decimal | None = None
+
+    def step(self, value: Any) -> None:
+        if value is not None:
+            self.total = (self.total or Decimal(0)) + Decimal(value)
+
+    def finalize(self) -> str | None:
+        return None if self.total is None else str(self.total)
+
+
+def _remains(total: Any, *less: Any) -> bool:
+    """`dec_remains(total, a, b, …)`: total − a − b − … > 0, exactly (NULL counts as 0)."""
+    left = Decimal(total)
+    for term in less:
+        if term is not None:
+            left -= Decimal(term)
+    return left > 0
+
+
+def _register_decimal_functions(connection: sqlite3.Connection) -> None:
+    # typeshed wants aggregates to return int; SQLite takes any value (text here).
+    connection.create_aggregate("dec_sum", 1, _DecimalSum)  # type: ignore[arg-type]
+    connection.create_function("dec_remains", -1, _remains, deterministic=True)
+
+
 class SQLiteViewStore(ViewStore):
     """Read models in their own SQLite file (WAL), so they never block event writes."""
 
@@ -180,6 +232,7 @@ class SQLiteViewStore(ViewStore):
             # 64 MiB of page cache (the default is 2 MiB): the movement ledger's indexes grow
             # with every event, and a catch-up touches them all the time.
             connection.execute("PRAGMA cache_size=-65536")
+            _register_decimal_functions(connection)
             self._local.connection = connection
             with self._lock:
                 self._connections.append(connection)

@@ -1,0 +1,63 @@
+"""Accounts receivable as of any date: ageing buckets and collection metrics."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from api.deps import MinPosition, RuntimeDep, wait_for_position
+from api.errors import ApiError
+from api.responses import json_response
+from api.types import CodeQuery
+from projections import ar
+
+router = APIRouter(prefix="/ar", tags=["receivables"])
+
+CurrencyQuery = Annotated[str | None, Query(pattern=r"^[A-Z]{3}$", description="e.g. EUR")]
+DEFAULT_PERIOD_DAYS = 30
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+@router.get("/ageing")
+def get_ageing(
+    rt: RuntimeDep,
+    as_of: Annotated[date | None, Query(description="Business day (default: today)")] = None,
+    customer: CodeQuery = None,
+    currency: CurrencyQuery = None,
+    min_position: MinPosition = None,
+) -> Response:
+    """Open amounts by days past due (not due, 1–30, 31–60, 61–90, over 90) as of the end of
+    a day, per customer and currency, with totals per currency and the open-items total of
+    the same day (always equal to the ageing total)."""
+    wait_for_position(rt, min_position, "receivables")
+    with rt.store.read() as cur:
+        report = ar.ageing(cur, as_of=as_of or _today(), customer=customer, currency=currency)
+    return json_response(report)
+
+
+@router.get("/metrics")
+def get_metrics(
+    rt: RuntimeDep,
+    start: Annotated[
+        date | None, Query(alias="from", description="First day (default: 29 days before `to`)")
+    ] = None,
+    end: Annotated[date | None, Query(alias="to", description="Last day (default: today)")] = None,
+    customer: CodeQuery = None,
+    min_position: MinPosition = None,
+) -> Response:
+    """Collection rate, DSO, average days to pay and days late, overdue count and amount for
+    a period (both days included), per customer and overall, per currency."""
+    last = end or _today()
+    first = start or date.fromordinal(max(1, last.toordinal() - DEFAULT_PERIOD_DAYS + 1))
+    if first > last:
+        raise ApiError(422, f"from ({first}) must not be after to ({last})", "invalid-period")
+    wait_for_position(rt, min_position, "receivables")
+    with rt.store.read() as cur:
+        report = ar.metrics(cur, start=first, end=last, customer=customer)
+    return json_response(report)
