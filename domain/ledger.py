@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from domain.commands_catalog import CatalogCommands
+from domain.commands_credit import CreditCommands
 from domain.commands_finance import FinanceCommands
 from domain.commands_production import ProductionCommands
 from domain.commands_purchasing import PurchasingCommands
@@ -13,8 +14,9 @@ from domain.commands_stock import StockCommands
 
 
 class Ledger(
-    CatalogCommands, PurchasingCommands, ProductionCommands, FinanceCommands, StockCommands
-):
+    CatalogCommands, PurchasingCommands, ProductionCommands, FinanceCommands, CreditCommands,
+    StockCommands,
+):  # fmt: skip
     """Orders, stock and (later) receivables as event-sourced aggregates in one log."""
 
     def __init__(
