@@ -12,6 +12,8 @@ from api.settings import Settings
 from domain.ledger import Ledger
 from projections.base import Projection
 from projections.catalog import CatalogProjection
+from projections.credit import ProjectionCreditCheck
+from projections.credit_exposure import CreditExposureProjection
 from projections.deliveries import create_delivery_tables
 from projections.inventory import InventoryProjection
 from projections.orders import OrdersProjection
@@ -59,6 +61,7 @@ def read_models(ledger: Ledger | None, routing: Routing | None = None) -> list[P
         ReceivablesProjection(),
         SafetyStockFollower(ledger),
         OutboxProjection(routing),
+        CreditExposureProjection(),
     ]
 
 
@@ -126,6 +129,10 @@ def open_runtime(
             create_delivery_tables(cur, ledger.head())
         runner.setup()
     ledger.save_listeners.append(runner.wake)
+    ledger.credit = ProjectionCreditCheck(
+        runner, store, include_open_orders=settings.credit_include_open_orders,
+        hold_score=settings.credit_hold_score, timeout=settings.read_your_writes_timeout,
+    )  # fmt: skip
     sla = SlaMonitor(ledger, store, interval=settings.sla_scan_seconds)
     if settings.run_projections if start_projections is None else start_projections:
         runner.start()

@@ -221,6 +221,11 @@ class ProjectionRunner:
             self._executor = None
 
     @property
+    def running(self) -> bool:
+        """Whether the background thread is following the log (else the caller drives)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
     def _reader(self) -> ThreadPoolExecutor:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-reader")
