@@ -11,6 +11,7 @@ from starlette.responses import Response
 from api.errors import install_error_handlers
 from api.responses import problem
 from api.routes import (
+    credit,
     customers,
     health,
     inventory,
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for module in (
         products, warehouses, customers, purchase_orders, sales_orders, order_stream,
         production, workflows, sla, receivables, invoices, payments, stock, reservations,
-        inventory, notifications, health,
+        inventory, notifications, health, credit,
     ):  # fmt: skip
         app.include_router(module.router)
     return app
