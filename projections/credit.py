@@ -30,7 +30,6 @@ from domain.credit import CreditStanding
 from domain.exceptions import NotFound, Unavailable
 from domain.values import MINOR_UNITS, ZERO
 from projections import queries
-from projections.credit_exposure import OPEN_STATUSES
 from projections.runner import ProjectionRunner
 from projections.store import Cursor, ViewStore
 
@@ -122,13 +121,16 @@ def credit_standing(
     for item in items:
         item["open"] = amount_in(item["open"], item["currency"])
         add(item["currency"], "open_ar", item["open"])
-    for money, total in _pending(cur, customer, as_of):
+    for money, pending, open_orders in _balances(cur, customer):
+        add(money, "pending_invoice", pending)
+        if include_open_orders:
+            add(money, "open_orders", open_orders)
+    for money, total in _dated_later(cur, customer, as_of):
         add(money, "pending_invoice", total)
-    if include_open_orders:
-        for money, value in _open_orders(cur, customer, exclude_order):
-            add(money, "open_orders", value)
-        if exclude_order is not None and order_open:
-            add(currency or home, "open_orders", order_open)
+    if include_open_orders and exclude_order is not None:
+        for money, counted in _counted(cur, customer, exclude_order):
+            add(money, "open_orders", -counted)
+        add(currency or home, "open_orders", order_open)
     if extra:
         add(currency or home, "extra", extra)
     parts = {money: {k: amount_in(v, money) for k, v in figures.items()}
@@ -167,25 +169,35 @@ def _position(cur: Cursor) -> int:
     return min((int(row[0]) for row in rows), default=0) if len(rows) == len(READ_MODELS) else 0
 
 
-def _pending(cur: Cursor, customer: str, as_of: date) -> list[tuple[str, Decimal]]:
-    """Shipped and not invoiced — or invoiced with a date after `as_of`, which open items
-    do not count yet."""
+def _balances(cur: Cursor, customer: str) -> list[tuple[str, Decimal, Decimal]]:
+    """Per currency: shipped and not invoiced, and the open orders' value not shipped."""
     rows = cur.execute(
-        "SELECT currency, total FROM receivables WHERE customer = ?"
-        " AND (status = 'pending_invoice' OR invoice_date > ?)",
+        "SELECT currency, pending_invoice, open_orders FROM credit_balances WHERE customer = ?",
+        (customer,),
+    ).fetchall()
+    return [
+        (str(row[0]), amount_in(row[1], str(row[0])), amount_in(row[2], str(row[0])))
+        for row in rows
+    ]
+
+
+def _dated_later(cur: Cursor, customer: str, as_of: date) -> list[tuple[str, Decimal]]:
+    """Invoices dated after `as_of`: open items do not count them yet, so their shipments
+    are still pending invoice on that date."""
+    rows = cur.execute(
+        "SELECT currency, total FROM invoices WHERE customer = ? AND invoice_date > ?",
         (customer, as_of.isoformat()),
     ).fetchall()
     return [(str(row[0]), amount_in(row[1], str(row[0]))) for row in rows]
 
 
-def _open_orders(cur: Cursor, customer: str, exclude: str | None) -> list[tuple[str, Decimal]]:
-    marks = ",".join("?" * len(OPEN_STATUSES))
+def _counted(cur: Cursor, customer: str, number: str) -> list[tuple[str, Decimal]]:
+    """What an order adds to its customer's open orders now (nothing if it does not count)."""
     rows = cur.execute(
-        f"SELECT number, currency, open_value FROM credit_orders WHERE customer = ?"
-        f" AND (status IN ({marks}) OR (status = 'created' AND submitted = ?))",
-        (customer, *OPEN_STATUSES, True),
+        "SELECT currency, counted FROM credit_orders WHERE number = ? AND customer = ?",
+        (number, customer),
     ).fetchall()
-    return [(str(row[1]), amount_in(row[2], str(row[1]))) for row in rows if row[0] != exclude]
+    return [(str(row[0]), amount_in(row[1], str(row[0]))) for row in rows]
 
 
 def _paid(cur: Cursor, customer: str, currency: str, as_of: date) -> list[Paid]:
@@ -230,12 +242,14 @@ def credit_holds(cur: Cursor, *, after: str | None, limit: int) -> list[dict[str
 
 
 class ProjectionCreditCheck:
-    """The ledger's `CreditCheck`: catches the credit and receivables read models up to the
+    """The ledger's `CreditCheck`: brings the credit and receivables read models up to the
     log head, then computes the standing on them, so every write before the call counts.
 
-    With the runner working in the background it waits for it (up to `timeout` seconds,
-    then 503 `unavailable`); with a runner driven by hand (tests, one-off CLI commands,
-    projections running in another process) it catches the two read models up itself.
+    A few events behind (the usual case: the command's own recent writes), it folds them
+    itself — safe beside a background runner, whose tracking rows let only one apply a page.
+    Further behind while the background runner works (a read model being built after an
+    upgrade), it waits for the runner up to `timeout` seconds, then refuses with 503
+    `credit-check-unavailable` rather than hold a request for the whole backlog.
     """
 
     def __init__(
@@ -272,7 +286,11 @@ class ProjectionCreditCheck:
 
     def catch_up(self) -> None:
         head = self.runner.head()
-        if self.runner.running:
+        with self.store.read() as cur:
+            lowest = _position(cur)
+        if lowest >= head:
+            return
+        if self.runner.running and head - lowest > self.runner.page_size:
             if not self.runner.wait_for(head, READ_MODELS, timeout=self.timeout):
                 raise Unavailable(
                     f"credit read models have not reached log position {head} yet; nothing"

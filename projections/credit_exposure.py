@@ -3,9 +3,12 @@
 `credit_customers` holds each customer's credit limit and its currency. `credit_orders` has
 one row per sales order: its status and whether it was submitted (so awaiting approval can
 be told from a draft), its lines and what of them has shipped, the net value not shipped yet
-(`open_value`), and the credit hold or release in force with who gave it and the figures it
-was decided on. The projection keeps its own position: added to a ledger with history, it
-builds itself from the start of the log.
+(`open_value`) and how much of it counts as an open order (`counted`), and the credit hold
+or release in force with who gave it and the figures it was decided on. `credit_balances`
+keeps, per customer and currency, the running sums a credit check needs — open orders and
+shipments pending invoice — so a check reads one row however many orders a customer has.
+The projection keeps its own position: added to a ledger with history, it builds itself from
+the start of the log.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import orjson
 
 from domain.credit import open_value
 from domain.customers import Customer
+from domain.invoices import Invoice
+from domain.receivables import Receivable
 from domain.sales_orders import SalesOrder
 from projections.base import Index, PositionedEvent, Projection, events_of
 from projections.store import Cursor
@@ -25,8 +30,9 @@ from projections.store import Cursor
 CUSTOMER_COLUMNS = ["code", "name", "currency", "credit_limit", "payment_terms_days"]
 ORDER_COLUMNS = [
     "order_id", "number", "customer", "currency", "status", "submitted", "lines", "shipped",
-    "open_value", "held_at", "hold", "released_at", "release", "position",
+    "open_value", "counted", "held_at", "hold", "released_at", "release", "position",
 ]  # fmt: skip
+BALANCE_COLUMNS = ["customer", "currency", "pending_invoice", "open_orders"]
 OPEN_STATUSES = ("approved", "partially_shipped")  # and created once submitted
 
 
@@ -47,6 +53,8 @@ class CreditExposureProjection(Projection):
     name = "credit"
     event_classes = (
         *events_of(Customer, "Registered"),
+        *events_of(Receivable, "Recognised"),
+        *events_of(Invoice, "Issued"),
         *events_of(
             SalesOrder, "Created", "Amended", "Submitted", "Rejected", "StockAllocated",
             "Shipped", "Cancelled", "CreditHeld", "CreditReleased",
@@ -63,8 +71,13 @@ class CreditExposureProjection(Projection):
             " order_id TEXT PRIMARY KEY, number TEXT NOT NULL, customer TEXT NOT NULL,"
             " currency TEXT NOT NULL, status TEXT NOT NULL, submitted {bool} NOT NULL,"
             " lines TEXT NOT NULL, shipped TEXT NOT NULL, open_value {dec} NOT NULL,"
-            " held_at {ts}, hold TEXT, released_at {ts}, release TEXT,"
+            " counted {dec} NOT NULL, held_at {ts}, hold TEXT, released_at {ts}, release TEXT,"
             " position {bigint} NOT NULL)"
+        ),
+        "credit_balances": (
+            "CREATE TABLE IF NOT EXISTS {t} ("
+            " customer TEXT NOT NULL, currency TEXT NOT NULL, pending_invoice {dec} NOT NULL,"
+            " open_orders {dec} NOT NULL, PRIMARY KEY (customer, currency))"
         ),
     }
     indexes = (
@@ -75,24 +88,61 @@ class CreditExposureProjection(Projection):
 
     def apply(self, cur: Cursor, events: Sequence[PositionedEvent]) -> None:
         customers: list[tuple[Any, ...]] = []
+        shifts: dict[tuple[str, str], list[Decimal]] = {}  # → [pending invoice, open orders]
+
+        def shift(customer: str, currency: str, pending: Any = 0, open_orders: Any = 0) -> None:
+            sums = shifts.setdefault((customer, currency), [Decimal(0), Decimal(0)])
+            sums[0] += pending
+            sums[1] += open_orders
+
         ids = sorted({str(e.originator_id) for _, e in events if isinstance(e, SalesOrder.Event)})
         orders = self._load(cur, ids)
         for position, e in events:
-            kind = type(e).__name__
-            if kind == "Registered":  # the only customer event read here
+            name = type(e).__qualname__
+            if name == "Customer.Registered":
                 customers.append((
                     e.code, e.name, e.currency, e.credit_limit, e.payment_terms_days,
                 ))  # fmt: skip
-                continue
-            if kind == "Created":
-                orders[str(e.originator_id)] = _new_order(e)
-            row = orders.get(str(e.originator_id))
-            if row is not None:
-                _fold(row, kind, e)
+            elif name == "Receivable.Recognised":
+                shift(e.customer, e.currency, pending=e.total)
+            elif name == "Invoice.Issued":  # its total is its receivables' totals
+                shift(e.customer, e.currency, pending=-e.total)
+            else:
+                row = self._order(orders, e)
+                if row is None:
+                    continue
+                counted = row["counted"]
+                _fold(row, name.rsplit(".", 1)[-1], e)
                 row["position"] = position
+                shift(row["customer"], row["currency"], open_orders=row["counted"] - counted)
         cur.upsert_rows(self.t("credit_customers"), CUSTOMER_COLUMNS, "code", customers)
         rows = [_stored(row) for row in orders.values()]
         cur.upsert_rows(self.t("credit_orders"), ORDER_COLUMNS, "order_id", rows)
+        self._shift_balances(cur, shifts)
+
+    @staticmethod
+    def _order(orders: dict[str, dict[str, Any]], e: Any) -> dict[str, Any] | None:
+        if type(e).__name__ == "Created":
+            orders[str(e.originator_id)] = _new_order(e)
+        return orders.get(str(e.originator_id))
+
+    def _shift_balances(self, cur: Cursor, shifts: dict[tuple[str, str], list[Decimal]]) -> None:
+        """Add the page's changes to the running sums (exact decimals, summed here: SQLite
+        would add its text columns as floating point)."""
+        table = self.t("credit_balances")
+        found: dict[tuple[str, str], list[Decimal]] = {}
+        for customer in sorted({customer for customer, _ in shifts}):
+            rows = cur.execute(
+                f"SELECT currency, pending_invoice, open_orders FROM {table} WHERE customer = ?",
+                (customer,),
+            ).fetchall()
+            for currency, pending, open_orders in rows:
+                found[(customer, str(currency))] = [Decimal(pending), Decimal(open_orders)]
+        rows = []
+        for key, (pending, open_orders) in sorted(shifts.items()):
+            before = found.get(key, [Decimal(0), Decimal(0)])
+            rows.append((*key, before[0] + pending, before[1] + open_orders))
+        cur.upsert_rows(table, BALANCE_COLUMNS, "customer, currency", rows)
 
     def _load(self, cur: Cursor, ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
@@ -106,6 +156,7 @@ class CreditExposureProjection(Projection):
             for row in cur.fetchdicts():
                 row["lines"] = orjson.loads(row["lines"])
                 row["shipped"] = {k: Decimal(v) for k, v in orjson.loads(row["shipped"]).items()}
+                row["counted"] = Decimal(row["counted"])
                 found[row["order_id"]] = row
         return found
 
@@ -114,7 +165,8 @@ def _new_order(e: Any) -> dict[str, Any]:
     return {
         "order_id": str(e.originator_id), "number": e.number, "customer": e.customer,
         "currency": e.currency, "status": "created", "submitted": False, "lines": _lines(e),
-        "shipped": {}, "open_value": Decimal(0), "held_at": None, "hold": None,
+        "shipped": {}, "open_value": Decimal(0), "counted": Decimal(0), "held_at": None,
+        "hold": None,
         "released_at": None, "release": None, "position": 0,
     }  # fmt: skip
 
@@ -154,6 +206,8 @@ def _fold(row: dict[str, Any], kind: str, e: Any) -> None:
         release = {"reason": e.reason, "actor": e.actor, "role": e.role}
         row.update(held_at=None, hold=None, released_at=e.effective_at, release=release)
     row["open_value"] = open_value(row["lines"], row["shipped"], row["currency"])
+    counts = row["status"] in OPEN_STATUSES or (row["status"] == "created" and row["submitted"])
+    row["counted"] = row["open_value"] if counts else Decimal(0)
 
 
 def _stored(row: dict[str, Any]) -> tuple[Any, ...]:
