@@ -253,7 +253,7 @@ def _orders(
             contacts=[{"name": "Purchasing", "email": f"orders@{code[2:].lower()}.example"}],
             billing_address=f"{name}, accounts payable", shipping_address=f"{name}, goods in",
             region=region, payment_terms_days=rng.choice([14, 30, 60]),
-            credit_limit=str(rng.choice([20_000, 50_000, 150_000])), currency_code="EUR",
+            credit_limit=str(rng.choice([200_000, 500_000, 1_500_000])), currency_code="EUR",
         )  # fmt: skip
     ledger.set_customer_flags(
         meta("set_customer_flags", "finance.ivy"), code_="C-GARDA", flags=["credit_watch"],
@@ -310,6 +310,10 @@ def _orders(
     for dated, number in sorted(billing):  # a series' dates rise with its numbers
         _bill(ledger, meta, number, dated)
     _payments(ledger, meta, today)
+    ledger.hold_order_credit(
+        meta("hold_order_credit", "finance.ivy", role="finance"), number="SO-9013",
+        reason="the payment promised for last month's invoices has not arrived",
+    )  # fmt: skip
 
 
 def _order_lines(

@@ -24,6 +24,8 @@ from domain.exceptions import (
     NotFound,
     RuleViolation,
     StaleVersion,
+    StoredRefusal,
+    Unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ STATUS = {
     StaleVersion: 412,
     IdempotencyKeyReused: 422,
     ConcurrencyExhausted: 503,
+    Unavailable: 503,
 }
 TITLES = {
     400: "Malformed request",
@@ -74,6 +77,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(error, StaleVersion):
             extra["current_version"] = error.current_version
             headers["ETag"] = f'"{error.current_version}"'
+        if isinstance(error, StoredRefusal):  # refused, yet something was recorded
+            extra.update(error.details, position=error.position)
+            headers["X-Log-Position"] = str(error.position)
         if status == 503:
             headers["Retry-After"] = "1"
         return problem(

@@ -13,6 +13,8 @@ from domain.ledger import Ledger
 from projections.bank_statements import StatementsProjection
 from projections.base import Projection
 from projections.catalog import CatalogProjection
+from projections.credit import ProjectionCreditCheck
+from projections.credit_exposure import CreditExposureProjection
 from projections.deliveries import create_delivery_tables
 from projections.inventory import InventoryProjection
 from projections.orders import OrdersProjection
@@ -61,6 +63,7 @@ def read_models(ledger: Ledger | None, routing: Routing | None = None) -> list[P
         StatementsProjection(),
         SafetyStockFollower(ledger),
         OutboxProjection(routing),
+        CreditExposureProjection(),
     ]
 
 
@@ -129,6 +132,10 @@ def open_runtime(
             create_delivery_tables(cur, ledger.head())
         runner.setup()
     ledger.save_listeners.append(runner.wake)
+    ledger.credit = ProjectionCreditCheck(
+        runner, store, include_open_orders=settings.credit_include_open_orders,
+        hold_score=settings.credit_hold_score, timeout=settings.read_your_writes_timeout,
+    )  # fmt: skip
     sla = SlaMonitor(ledger, store, interval=settings.sla_scan_seconds)
     if settings.run_projections if start_projections is None else start_projections:
         runner.start()

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         min_length=1,
         description='JSON: the roles that approve or reject write-offs, ["finance_manager"]',
     )
+    credit_include_open_orders: bool = Field(
+        True, description="Count open orders (submitted, not yet shipped) in credit exposure"
+    )
+    credit_hold_score: int = Field(
+        40, ge=0, le=100, description="At shipment, a credit score below this holds the order"
+    )
     projection_page_size: int = 1000
     projection_poll_seconds: float = 0.5
     run_projections: bool = Field(True, description="Run projection workers inside the API")

@@ -34,6 +34,7 @@ from domain.exceptions import (
     IdempotencyKeyReused,
     NotFound,
     StaleVersion,
+    StoredRefusal,
 )
 from domain.idempotency import IdempotencyRecord, idempotency_id
 from domain.products import Product
@@ -83,6 +84,9 @@ class Decision:
 
     aggregates: list[Aggregate]
     result: dict[str, Any]
+    # A refusal that still records what the aggregates say (a credit hold): saved like any
+    # decision, without an idempotency record, then raised.
+    refusal: StoredRefusal | None = None
 
 
 class LedgerBase(Application[UUID]):
@@ -189,7 +193,7 @@ class LedgerBase(Application[UUID]):
                 self._attempt.trusting = False
                 self._attempt.loaded = None
             extra = []
-            if idempotency is not None:
+            if idempotency is not None and decision.refusal is None:
                 extra.append(
                     IdempotencyRecord.recorded(
                         idempotency.key, idempotency.request_hash, decision.result
@@ -204,6 +208,9 @@ class LedgerBase(Application[UUID]):
                 self._forget_used()
                 _backoff(attempt)
                 continue
+            if decision.refusal is not None:
+                decision.refusal.position = position
+                raise decision.refusal
             return Outcome(decision.result, position)
         raise ConcurrencyExhausted(
             f"{meta.command} lost {MAX_ATTEMPTS} optimistic-concurrency races; retry later"

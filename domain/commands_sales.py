@@ -17,6 +17,7 @@ from domain.application import (
     ReadSkew,
     check_version,
 )
+from domain.credit import CreditCheck, CreditStanding, at_submission, review_shipment
 from domain.customers import ACTIVE, Customer, customer_id
 from domain.exceptions import InvalidInput, NotFound, RuleViolation
 from domain.production import SCHEDULED, ProductionOrder, production_order_id
@@ -57,6 +58,7 @@ from domain.workflows import (
     WorkflowDefinition,
     approval_levels,
     default_definition,
+    levels_on_resubmission,
     workflow_id,
 )
 
@@ -72,6 +74,7 @@ def requisition_for_order_id(number: str) -> UUID:
 
 class SalesCommands(LedgerBase):
     tax_rate = ZERO  # on receivables, as a fraction of the net amount (settings: TAX_RATE)
+    credit: CreditCheck | None = None  # set by the runtime; None checks no credit
 
     def customer(self, code_: str) -> Customer:
         return self.load(Customer, customer_id(code_), f"customer {code_!r}")
@@ -242,7 +245,7 @@ class SalesCommands(LedgerBase):
             order.amend(new_lines, requested_delivery, promised_date, when)
             if resubmit:
                 touched += self._advance(order, flow, "amended", when)
-                touched += self._submit(order, flow, when)
+                touched += self._submit(order, flow, when, meta.at)
             return Decision([order, *_unique(touched)], _order_result(order))
 
         return self.execute(meta, decide, idempotency)
@@ -263,7 +266,7 @@ class SalesCommands(LedgerBase):
         def decide() -> Decision:
             order = self.sales_order(number)
             check_version(order, expected_version, f"sales order {number!r}")
-            touched = self._submit(order, self._workflow_of(order), when)
+            touched = self._submit(order, self._workflow_of(order), when, meta.at)
             return Decision([order, *_unique(touched)], _order_result(order))
 
         return self.execute(meta, decide, idempotency)
@@ -459,6 +462,13 @@ class SalesCommands(LedgerBase):
         def decide() -> Decision:
             order = self.sales_order(number)
             check_version(order, expected_version, f"sales order {number!r}")
+            order.check_shipment(ref, quantities)
+            customer = self.customer_view(order.customer)
+            held = review_shipment(
+                self.credit, customer, order, quantities, self.tax_rate, meta, ref, when
+            )
+            if held is not None:  # the hold is stored, the shipment is not
+                return Decision([order], _order_result(order), refusal=held)
             order.ship(ref, quantities, who, tracking, when)
             per_sku: dict[str, Decimal] = {}
             for line_no, qty in quantities.items():
@@ -549,25 +559,37 @@ class SalesCommands(LedgerBase):
             defaults.append(ApprovalPolicy({"rules": [], "description": "no approval needed"}))
         return definition, defaults
 
-    def _facts(self, order: SalesOrder) -> ApprovalFacts:
+    def _facts(
+        self, order: SalesOrder, now: datetime
+    ) -> tuple[ApprovalFacts, CreditStanding | None]:
         customer = self.customer_view(order.customer)
-        return ApprovalFacts(
+        credit = at_submission(self.credit, customer, order, now)
+        facts = ApprovalFacts(
             amount=order.total,
             currency=order.currency,
             max_discount=max((Decimal(line["discount"]) for line in order.lines), default=ZERO),
             non_standard=any(not self.product(sku).standard for sku in order.skus),
             customer_flags=tuple(sorted(customer.flags)),
+            credit_over_limit=credit.over_limit if credit else False,
+            credit_score=credit.score if credit else None,
         )
+        return facts, credit
 
-    def _submit(self, order: SalesOrder, flow: Workflow, when: datetime) -> list[Aggregate]:
+    def _submit(
+        self, order: SalesOrder, flow: Workflow, when: datetime, now: datetime
+    ) -> list[Aggregate]:
         """Judge the order by the current approval policy: levels to wait for, or approved
-        now (also when an amendment left everything the rules look at unchanged)."""
-        judged = self._facts(order)
-        facts = judged.as_dict()
+        now (also when an amendment left the order's own facts unchanged and credit asks
+        for no level it did not ask for before). The credit figures judged are recorded."""
+        judged, credit = self._facts(order, now)
+        facts = {**judged.as_dict(), "credit": credit.figures() if credit else None}
         policy = self.approval_policy()
-        if facts == order.approved_facts or policy is None:
-            levels: list[dict[str, str]] = []
-        else:
+        approved = order.approved_facts
+        before = ApprovalFacts.from_dict(approved) if approved is not None else None
+        levels: list[dict[str, str]] = []
+        if policy is not None and before and judged.order_facts() == before.order_facts():
+            levels = levels_on_resubmission(policy.current, judged, before)
+        elif policy is not None:
             levels = approval_levels(policy.current, judged)
         order.submit(levels, facts, policy.latest if policy else None, when)
         if levels:

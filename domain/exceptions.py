@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """Base of every error the domain raises on purpose."""
@@ -39,6 +41,16 @@ class RuleViolation(DomainError):
     rule = "rule-violation"
 
 
+class StoredRefusal(RuleViolation):
+    """A refusal whose decision still records events (a shipment refused and the order put
+    on credit hold): the ledger saves them, then raises this with the position it wrote."""
+
+    def __init__(self, message: str, *, rule: str, details: dict[str, Any]) -> None:
+        super().__init__(message, rule=rule)
+        self.details = details
+        self.position: int | None = None
+
+
 class StaleVersion(DomainError):
     """The caller's expected version (If-Match) is not the current one (412)."""
 
@@ -59,3 +71,10 @@ class ConcurrencyExhausted(DomainError):
     """Optimistic-concurrency retries ran out under contention (503, retry later)."""
 
     rule = "concurrency-exhausted"
+
+
+class Unavailable(DomainError):
+    """Something a decision must consult is not ready (a read model behind the log): nothing
+    was stored, retry shortly (503)."""
+
+    rule = "unavailable"

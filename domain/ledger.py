@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from domain.commands_catalog import CatalogCommands
+from domain.commands_credit import CreditControlCommands
 from domain.commands_credits import CreditCommands
 from domain.commands_finance import FinanceCommands
 from domain.commands_matching import MatchingCommands
@@ -20,6 +21,7 @@ class Ledger(
     PurchasingCommands,
     ProductionCommands,
     CreditCommands,
+    CreditControlCommands,
     MatchingCommands,
     FinanceCommands,
     StatementCommands,

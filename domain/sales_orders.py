@@ -95,6 +95,8 @@ class SalesOrder(Aggregate):
         self.production: dict[str, dict[str, Any]] = {}  # number -> line_no, status
         self.requisitions: dict[str, int] = {}  # requisition number -> line_no
         self.closed_requisitions: set[str] = set()  # closed when the lines changed
+        self.credit_hold: dict[str, Any] | None = None  # no shipment while set
+        self.credit_release: dict[str, Any] | None = None  # shipments pass credit review
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SalesOrder:
         # Copied out of the aggregate cache on every command: copy only what is mutable.
@@ -439,7 +441,24 @@ class SalesOrder(Aggregate):
         effective_at: datetime,
     ) -> None:
         """Goods leave for the customer, out of what is reserved for each line."""
+        self.check_shipment(shipment_ref, quantities)
+        shipped = {str(k): v for k, v in quantities.items()}
+        complete = not self.short and all(
+            self.shipped.get(str(line["line_no"]), ZERO) + shipped.get(str(line["line_no"]), ZERO)
+            >= Decimal(line["quantity"])
+            for line in self.lines
+        )
+        self._shipped(shipment_ref, shipped, carrier, tracking_number, complete, effective_at)
+
+    def check_shipment(self, shipment_ref: str, quantities: dict[int, Decimal]) -> None:
+        """The rules a shipment must pass, checked without recording anything."""
         self.require_status(SHIPPABLE, "ship")
+        if self.credit_hold is not None:
+            raise RuleViolation(
+                f"sales order {self.number} is on credit hold ({self.credit_hold['reason']});"
+                " finance or a manager must release it before it ships",
+                rule="credit-hold",
+            )
         if shipment_ref in self.shipments:
             raise RuleViolation(
                 f"shipment {shipment_ref} is already recorded", rule="duplicate-shipment"
@@ -451,13 +470,6 @@ class SalesOrder(Aggregate):
                     f" {self.shippable(line_no)} is reserved and not yet shipped",
                     rule="shipment-exceeds-reservation",
                 )
-        shipped = {str(k): v for k, v in quantities.items()}
-        complete = not self.short and all(
-            self.shipped.get(str(line["line_no"]), ZERO) + shipped.get(str(line["line_no"]), ZERO)
-            >= Decimal(line["quantity"])
-            for line in self.lines
-        )
-        self._shipped(shipment_ref, shipped, carrier, tracking_number, complete, effective_at)
 
     @event("Shipped")
     def _shipped(
@@ -479,6 +491,68 @@ class SalesOrder(Aggregate):
             "delivered": None,
         }
         self.status = SHIPPED if complete else PARTIALLY_SHIPPED
+        if complete:  # a release lasts until the order is fully shipped
+            self.credit_release = None
+
+    # -- credit control -----------------------------------------------------------------------
+
+    def hold_credit(
+        self,
+        reason: str,
+        source: str,
+        actor: str,
+        role: str | None,
+        figures: dict[str, Any],
+        shipment_ref: str | None,
+        effective_at: datetime,
+    ) -> None:
+        """Stop shipments until finance releases the order (`source`: shipment or manual);
+        a hold ends any release given before it."""
+        self.require_status({CREATED} | SHIPPABLE, "put on credit hold")
+        if self.credit_hold is not None:
+            raise RuleViolation(
+                f"sales order {self.number} is already on credit hold", rule="already-on-hold"
+            )
+        self._credit_held(reason, source, actor, role, dict(figures), shipment_ref, effective_at)
+
+    @event("CreditHeld")
+    def _credit_held(
+        self,
+        reason: str,
+        source: str,
+        actor: str,
+        role: str | None,
+        figures: dict[str, Any],
+        shipment_ref: str | None,
+        effective_at: datetime,
+    ) -> None:
+        self.credit_hold = {
+            "reason": reason, "source": source, "actor": actor, "role": role,
+            "figures": figures, "shipment_ref": shipment_ref, "since": effective_at,
+        }  # fmt: skip
+        self.credit_release = None
+
+    def release_credit(
+        self, reason: str, actor: str, role: str | None, effective_at: datetime
+    ) -> None:
+        """Lift a hold, or clear the order for shipment before any: its shipments pass the
+        credit review until it is fully shipped or held again."""
+        self.require_status({CREATED} | SHIPPABLE, "release")
+        if self.credit_hold is None and self.credit_release is not None:
+            raise RuleViolation(
+                f"sales order {self.number} is already released for shipment",
+                rule="already-released",
+            )
+        self._credit_released(reason, actor, role, effective_at)
+
+    @event("CreditReleased")
+    def _credit_released(
+        self, reason: str, actor: str, role: str | None, effective_at: datetime
+    ) -> None:
+        self.credit_hold = None
+        self.credit_release = {
+            "reason": reason, "actor": actor, "role": role, "since": effective_at,
+        }  # fmt: skip
 
     def confirm_delivery(
         self, shipment_ref: str, signed_by: str, proof_ref: str, effective_at: datetime

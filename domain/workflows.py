@@ -385,16 +385,22 @@ class WorkflowDefinition(Aggregate):
 # -- approval policy ----------------------------------------------------------------------------
 
 
+ORDER_FACTS = ("amount", "currency", "max_discount", "non_standard", "customer_flags")
+
+
 @dataclass(frozen=True)
 class ApprovalFacts:
-    """What the approval rules look at. An amendment that changes these sends the order
-    back for approval; one that does not keeps the approvals given."""
+    """What the approval rules look at. An amendment that changes the order's own facts
+    sends the order back for approval; one that does not keeps the approvals given, except
+    for rules that credit facts (which drift with time) make match only now."""
 
     amount: Decimal
     currency: str
     max_discount: Decimal
     non_standard: bool
     customer_flags: tuple[str, ...]
+    credit_over_limit: bool = False  # exposure with this order over the customer's limit
+    credit_score: int | None = None  # None: credit not checked (no limit set, no checker)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -403,7 +409,25 @@ class ApprovalFacts:
             "max_discount": self.max_discount,
             "non_standard": self.non_standard,
             "customer_flags": list(self.customer_flags),
+            "credit_over_limit": self.credit_over_limit,
+            "credit_score": self.credit_score,
         }
+
+    def order_facts(self) -> dict[str, Any]:
+        return {key: value for key, value in self.as_dict().items() if key in ORDER_FACTS}
+
+    @classmethod
+    def from_dict(cls, facts: dict[str, Any]) -> ApprovalFacts:
+        """Facts as a `Submitted` event recorded them (older events carry no credit facts)."""
+        return cls(
+            amount=Decimal(facts["amount"]),
+            currency=str(facts["currency"]),
+            max_discount=Decimal(facts["max_discount"]),
+            non_standard=bool(facts["non_standard"]),
+            customer_flags=tuple(facts["customer_flags"]),
+            credit_over_limit=bool(facts.get("credit_over_limit", False)),
+            credit_score=facts.get("credit_score"),
+        )
 
 
 def validate_policy(raw: Any) -> dict[str, Any]:
@@ -436,7 +460,10 @@ def validate_policy(raw: Any) -> dict[str, Any]:
 
 
 def _conditions(raw: Any, name: str) -> dict[str, Any]:
-    allowed = {"amount_over", "currency", "discount_over", "non_standard", "customer_flag"}
+    allowed = {
+        "amount_over", "currency", "discount_over", "non_standard", "customer_flag",
+        "credit_over_limit", "credit_score_below",
+    }  # fmt: skip
     if not isinstance(raw, dict) or not raw or set(raw) - allowed:
         raise InvalidInput(f"rule {name!r}: when is a non-empty object of {sorted(allowed)}")
     when: dict[str, Any] = {}
@@ -457,6 +484,18 @@ def _conditions(raw: Any, name: str) -> dict[str, Any]:
         when["non_standard"] = True
     if "customer_flag" in raw:
         when["customer_flag"] = _key(raw["customer_flag"], f"rule {name!r} customer_flag")
+    if "credit_over_limit" in raw:
+        if raw["credit_over_limit"] is not True:
+            raise InvalidInput(f"rule {name!r}: credit_over_limit can only be true")
+        when["credit_over_limit"] = True
+    if "credit_score_below" in raw:
+        score = raw["credit_score_below"]
+        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 100:
+            raise InvalidInput(
+                f"rule {name!r}: credit_score_below must be a whole number from 1 to 100,"
+                f" got {score!r}"
+            )
+        when["credit_score_below"] = score
     return when
 
 
@@ -471,6 +510,12 @@ def matches(when: dict[str, Any], facts: ApprovalFacts) -> bool:
         return False
     if when.get("non_standard") and not facts.non_standard:
         return False
+    if when.get("credit_over_limit") and not facts.credit_over_limit:
+        return False
+    if "credit_score_below" in when and not (
+        facts.credit_score is not None and facts.credit_score < when["credit_score_below"]
+    ):
+        return False
     return not ("customer_flag" in when and when["customer_flag"] not in facts.customer_flags)
 
 
@@ -484,6 +529,20 @@ def approval_levels(policy: dict[str, Any], facts: ApprovalFacts) -> list[dict[s
                 if all(level["role"] != role for level in levels):
                     levels.append({"role": role, "rule": rule["name"]})
     return levels
+
+
+def levels_on_resubmission(
+    policy: dict[str, Any], facts: ApprovalFacts, approved: ApprovalFacts
+) -> list[dict[str, str]]:
+    """An amended order whose own facts are those already approved keeps its approvals,
+    except where credit has changed the picture: rules that match now but did not match
+    the approved facts ask for their levels again (credit that improved removes none)."""
+    fresh = [
+        rule
+        for rule in policy["rules"]
+        if matches(rule["when"], facts) and not matches(rule["when"], approved)
+    ]
+    return approval_levels({"rules": fresh}, facts)
 
 
 class ApprovalPolicy(Aggregate):

@@ -58,9 +58,25 @@ def _detail(kind: str, e: Any) -> str:
         return "; ".join(f"line {r['line_no']} → {r['kind']} {r['document']}" for r in e.routes)
     if kind == "ProductionProgressed":
         return f"production {e.production_number} {e.status}"
+    if kind == "CreditHeld":
+        return _held(e)
+    if kind == "CreditReleased":
+        return f"credit released by {e.role or e.actor}: {e.reason}"
     if kind == "Recorded":  # an SLA breach
         return f"SLA breached in {e.stage} (due {e.due_at.isoformat()}), {e.role} alerted"
     return ""
+
+
+def _held(e: Any) -> str:
+    by = f"shipment {e.shipment_ref} refused" if e.shipment_ref else f"by {e.role or e.actor}"
+    figures = e.figures
+    shown = (
+        f" (exposure {figures['exposure']} of limit {figures['limit']} {figures['currency']},"
+        f" score {figures['score']})"
+        if figures
+        else ""
+    )
+    return f"credit hold, {by}: {e.reason}{shown}"
 
 
 class OrdersProjection(Projection):
@@ -72,6 +88,7 @@ class OrdersProjection(Projection):
             SalesOrder, "Created", "Amended", "Submitted", "ApprovalGiven", "Rejected",
             "StageChanged", "StockAllocated", "ShortageRouted", "ShortageReserved",
             "ProductionProgressed", "Shipped", "DeliveryConfirmed", "Cancelled",
+            "CreditHeld", "CreditReleased",
         ),
         *events_of(SlaBreach, "Recorded"),
     )  # fmt: skip

@@ -134,6 +134,7 @@ def _view(order: SalesOrder) -> dict[str, Any]:
             "awaiting_role": order.current_level("approve")[1]["role"]
             if order.awaiting_approval else None,
         },
+        "credit_hold": order.credit_hold, "credit_release": order.credit_release,
         "production": [{"number": n, **made} for n, made in sorted(order.production.items())],
         "requisitions": [
             {"number": n, "line_no": line} for n, line in sorted(order.requisitions.items())
@@ -224,6 +225,7 @@ def sales_order_status(
         "stage": order.stage, "stage_label": flow.stage(order.stage)["label"],
         "promised_date": order.promised_date, "requested_delivery": order.requested_delivery,
         **order.progress(),
+        "credit_hold": order.credit_hold, "credit_release": order.credit_release,
         "shipments": [
             {"shipment_ref": ref, "carrier": sent["carrier"],
              "tracking_number": sent["tracking_number"], "shipped_at": sent["shipped_at"],

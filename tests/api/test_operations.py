@@ -58,6 +58,7 @@ def test_the_health_probe_reports_the_store_the_head_and_each_projection(
         "receivables",
         "safety_stock",
         "outbox",
+        "credit",
     }
     catalog = next(p for p in health["projections"] if p["name"] == "catalog")
     assert (catalog["position"], catalog["lag"]) == (1, 0)

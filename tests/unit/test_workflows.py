@@ -577,5 +577,6 @@ def test_approval_facts_are_plain_data_for_the_event() -> None:
 
     assert found == {
         "amount": Decimal("10.50"), "currency": "EUR", "max_discount": Decimal("0.1"),
-        "non_standard": False, "customer_flags": ["a", "b"],
+        "non_standard": False, "customer_flags": ["a", "b"], "credit_over_limit": False,
+        "credit_score": None,
     }  # fmt: skip
