@@ -235,6 +235,10 @@ POLICY = {
          "levels": ["production"]},
         {"name": "customer on credit watch", "when": {"customer_flag": "credit_watch"},
          "levels": ["finance"]},
+        {"name": "over the credit limit", "when": {"credit_over_limit": True},
+         "levels": ["finance"]},
+        {"name": "customer pays late", "when": {"credit_score_below": 40},
+         "levels": ["finance"]},
     ],
 }  # fmt: skip
 
@@ -314,6 +318,25 @@ def _orders(
         meta("hold_order_credit", "finance.ivy", role="finance"), number="SO-9013",
         reason="the payment promised for last month's invoices has not arrived",
     )  # fmt: skip
+    _over_the_limit(ledger, meta, standard[0])
+
+
+def _over_the_limit(ledger: Ledger, meta: Callable[..., Meta], sku: str) -> None:
+    """A new customer with a small credit line orders more than it: the approval rules send
+    the order to finance (credit control), whatever its size otherwise asks for."""
+    ledger.register_customer(
+        meta("register_customer", "sales.lena"), code_="C-IBERIA", name="Iberia Tooling S.L.",
+        contacts=[{"name": "Compras", "email": "compras@iberia.example"}],
+        billing_address="Iberia Tooling S.L., cuentas a pagar",
+        shipping_address="Iberia Tooling S.L., recepción", region="south",
+        payment_terms_days=30, credit_limit="5000", currency_code="EUR",
+    )  # fmt: skip
+    ledger.create_sales_order(
+        meta("create_sales_order", "sales.omar"), number="SO-9100", customer="C-IBERIA",
+        warehouse="WH-BER", lines=[{"sku": sku, "quantity": "20", "unit_price": "480.00"}],
+        currency_code="EUR", salesperson="sales.omar", channel="crm", external_ref="CRM-7100",
+    )  # fmt: skip
+    ledger.submit_sales_order(meta("submit_sales_order", "sales.omar"), number="SO-9100")
 
 
 def _order_lines(

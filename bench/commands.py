@@ -25,6 +25,7 @@ SEED_BATCH = 200
 RESERVE_SPREAD, RESERVE_HOT, TRANSFER = "reserve-spread", "reserve-hot", "transfer"
 ORDER_FLOW = "order-flow"
 SHIP = "ship"
+SHIP_NO_LIMIT = "ship-no-limit"
 SHIP_WARMUP = 30
 
 
@@ -115,7 +116,13 @@ def ledger_workloads(
             Workload(ORDER_FLOW, _order_flow(ledger, skus), 3 * (reservations // 3), warmup=30),
             Workload(
                 SHIP,
-                _ship(ledger, skus, SHIP_WARMUP + rounds * (reservations // 2)),
+                _ship(ledger, skus, SHIP_WARMUP + rounds * (reservations // 2), "1000000000"),
+                reservations // 2,
+                warmup=SHIP_WARMUP,
+            ),
+            Workload(
+                SHIP_NO_LIMIT,
+                _ship(ledger, skus, SHIP_WARMUP + rounds * (reservations // 2), "0"),
                 reservations // 2,
                 warmup=SHIP_WARMUP,
             ),
@@ -144,7 +151,7 @@ def _order_flow(ledger: Ledger, skus: list[str]) -> Callable[[int], object]:
     ledger.register_customer(
         meta("register_customer"), code_="C-BENCH", name="Bench customer", contacts=[],
         billing_address="Bench road 1", shipping_address="Bench road 2", region="bench",
-        payment_terms_days=30, credit_limit="1000000000", currency_code="EUR",
+        payment_terms_days=30, credit_limit="0", currency_code="EUR",
     )  # fmt: skip
 
     def step(i: int) -> None:
@@ -167,28 +174,32 @@ def _order_flow(ledger: Ledger, skus: list[str]) -> Callable[[int], object]:
     return step
 
 
-def _ship(ledger: Ledger, skus: list[str], orders: int) -> Callable[[int], object]:
+def _ship(
+    ledger: Ledger, skus: list[str], orders: int, credit_limit: str
+) -> Callable[[int], object]:
     """Call i ships order i in full: stock leaves its reservation and the shipment's
-    receivable is recognised, in one save. The orders are created and submitted (approved,
+    receivable is recognised, in one save; with a credit limit (not "0"), the customer's
+    credit standing is reviewed first. The orders are created and submitted (approved,
     stock reserved) before anything is timed."""
+    tag = "L" if credit_limit != "0" else "N"
     ledger.register_customer(
-        meta("register_customer"), code_="C-SHIP", name="Shipping bench customer", contacts=[],
-        billing_address="Bench road 1", shipping_address="Bench road 2", region="bench",
-        payment_terms_days=30, credit_limit="1000000000", currency_code="EUR",
+        meta("register_customer"), code_=f"C-SHIP-{tag}", name=f"Shipping bench {tag}",
+        contacts=[], billing_address="Bench road 1", shipping_address="Bench road 2",
+        region="bench", payment_terms_days=30, credit_limit=credit_limit, currency_code="EUR",
     )  # fmt: skip
     for n in range(orders):
-        number = f"SO-S-{n}"
+        number = f"SO-S{tag}-{n}"
         ledger.create_sales_order(
-            meta("create_sales_order"), number=number, customer="C-SHIP", warehouse=SOURCE,
+            meta("create_sales_order"), number=number, customer=f"C-SHIP-{tag}", warehouse=SOURCE,
             currency_code="EUR", salesperson="bench",
             lines=[{"sku": skus[n % len(skus)], "quantity": "1", "unit_price": "9.90"}],
         )  # fmt: skip
-        ledger.submit_sales_order(meta("submit_sales_order"), number=f"SO-S-{n}")
+        ledger.submit_sales_order(meta("submit_sales_order"), number=number)
 
     def ship(i: int) -> None:
         ledger.ship_sales_order(
-            meta("ship_sales_order"), number=f"SO-S-{i}", lines={1: "1"}, carrier="DHL",
-            tracking_number=f"TS{i}", idempotency=claim(f"ship-{i}"),
+            meta("ship_sales_order"), number=f"SO-S{tag}-{i}", lines={1: "1"}, carrier="DHL",
+            tracking_number=f"TS{i}", idempotency=claim(f"ship-{tag}-{i}"),
         )  # fmt: skip
 
     return ship

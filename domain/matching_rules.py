@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.exceptions import InvalidInput
 from domain.values import money, stable_id
+from domain.versioned import VersionedDocument
 
 INVOICE_REFERENCE = "invoice_reference"
 EXACT_AMOUNT_CUSTOMER = "exact_amount_customer"
@@ -127,7 +128,7 @@ def _limit(value: Any, name: str, what: str) -> Decimal | None:
     return money(value, f"rule {name!r} {what}")
 
 
-class MatchingRules(Aggregate):
+class MatchingRules(VersionedDocument, Aggregate):
     """Every published version of the matching rules (one aggregate, a well-known id)."""
 
     @staticmethod
@@ -137,21 +138,6 @@ class MatchingRules(Aggregate):
     @event("Published")
     def __init__(self, rules: dict[str, Any]) -> None:
         self.versions: list[dict[str, Any]] = [rules]
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> MatchingRules:
-        copied = object.__new__(MatchingRules)
-        copied.__dict__.update(self.__dict__)
-        copied.versions = list(self.versions)
-        copied._pending_events = list(self._pending_events)
-        return copied
-
-    @property
-    def latest(self) -> int:
-        return len(self.versions)
-
-    @property
-    def current(self) -> dict[str, Any]:
-        return self.versions[-1]
 
     def publish(self, rules: dict[str, Any]) -> None:
         self._revised(rules)

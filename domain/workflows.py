@@ -26,6 +26,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.exceptions import InvalidInput, NotFound
 from domain.values import _CODE, fraction, money, stable_id
+from domain.versioned import VersionedDocument
 
 ROLES = (
     "sales", "sales_director", "warehouse", "production", "finance", "finance_manager", "manager",
@@ -545,7 +546,7 @@ def levels_on_resubmission(
     return approval_levels({"rules": fresh}, facts)
 
 
-class ApprovalPolicy(Aggregate):
+class ApprovalPolicy(VersionedDocument, Aggregate):
     """Every published version of the approval rules."""
 
     @staticmethod
@@ -555,21 +556,6 @@ class ApprovalPolicy(Aggregate):
     @event("Published")
     def __init__(self, policy: dict[str, Any]) -> None:
         self.versions: list[dict[str, Any]] = [policy]
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> ApprovalPolicy:
-        copied = object.__new__(ApprovalPolicy)
-        copied.__dict__.update(self.__dict__)
-        copied.versions = list(self.versions)
-        copied._pending_events = list(self._pending_events)
-        return copied
-
-    @property
-    def latest(self) -> int:
-        return len(self.versions)
-
-    @property
-    def current(self) -> dict[str, Any]:
-        return self.versions[-1]
 
     def publish(self, policy: dict[str, Any]) -> None:
         self._revised(policy)

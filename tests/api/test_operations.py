@@ -50,6 +50,7 @@ def test_the_health_probe_reports_the_store_the_head_and_each_projection(
     assert health["head"] == written["position"] == 1
     names = {p["name"] for p in health["projections"]}
     assert names == {
+        "bank_statements",
         "catalog",
         "inventory",
         "purchasing",
