@@ -154,3 +154,10 @@ def to_json_ready(row: dict[str, Any]) -> dict[str, Any]:
     return {
         key: iso(value) if not isinstance(value, Decimal) else value for key, value in row.items()
     }
+
+
+def position_page(rows: list[dict[str, Any]], limit: int) -> Response:
+    """A keyset page of rows ordered by log position: the items, and the cursor of the next
+    page (none when this one is not full)."""
+    next_cursor = rows[-1]["position"] if len(rows) == limit else None
+    return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})

@@ -15,7 +15,7 @@ from api.deps import (
     MinPosition,
     RuntimeDep,
     command_response,
-    to_json_ready,
+    position_page,
     wait_for_position,
 )
 from api.responses import json_response
@@ -92,8 +92,7 @@ def list_credit_notes(
         rows = credits.list_credit_notes(
             cur, customer=customer, invoice_number=invoice_number, after=after, limit=limit
         )
-    next_cursor = rows[-1]["position"] if len(rows) == limit else None
-    return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
+    return position_page(rows, limit)
 
 
 @router.get("/credit-notes/{number}")

@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from api.deps import MinPosition, RuntimeDep, to_json_ready, wait_for_position
+from api.deps import MinPosition, RuntimeDep, position_page, to_json_ready, wait_for_position
 from api.errors import ApiError
 from api.responses import json_response
 from api.types import MAX_POSITION, CodePath, CodeQuery
@@ -81,8 +81,7 @@ def stock_movements(
     wait_for_position(rt, min_position, "inventory")
     with rt.store.read() as cur:
         rows = queries.movements(cur, sku, warehouse, after=after, limit=limit)
-    next_cursor = rows[-1]["position"] if len(rows) == limit else None
-    return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
+    return position_page(rows, limit)
 
 
 @router.get("/safety-alerts")

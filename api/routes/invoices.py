@@ -15,7 +15,7 @@ from api.deps import (
     MinPosition,
     RuntimeDep,
     command_response,
-    to_json_ready,
+    position_page,
     wait_for_position,
 )
 from api.responses import json_response
@@ -61,8 +61,7 @@ def list_invoices(
     wait_for_position(rt, min_position, "receivables")
     with rt.store.read() as cur:
         rows = queries.list_invoices(cur, customer=customer, after=after, limit=limit)
-    next_cursor = rows[-1]["position"] if len(rows) == limit else None
-    return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
+    return position_page(rows, limit)
 
 
 @router.get("/{number}")

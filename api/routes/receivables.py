@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from api.deps import MinPosition, RuntimeDep, to_json_ready, wait_for_position
+from api.deps import MinPosition, RuntimeDep, position_page, to_json_ready, wait_for_position
 from api.errors import ApiError
 from api.responses import json_response
 from api.types import CodeQuery
@@ -37,8 +37,7 @@ def list_receivables(
             cur, customer=customer, order_number=order_number, status=status, after=after,
             limit=limit,
         )  # fmt: skip
-    next_cursor = rows[-1]["position"] if len(rows) == limit else None
-    return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
+    return position_page(rows, limit)
 
 
 @router.get("/{receivable_id}")

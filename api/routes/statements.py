@@ -10,7 +10,13 @@ from uuid import UUID
 from fastapi import APIRouter, File, Form, Header, Query, UploadFile
 from starlette.responses import Response
 
-from api.deps import MetaDep, MinPosition, RuntimeDep, to_json_ready, wait_for_position
+from api.deps import (
+    MetaDep,
+    MinPosition,
+    RuntimeDep,
+    position_page,
+    wait_for_position,
+)
 from api.errors import ApiError
 from api.matching import match_statement
 from api.responses import json_response
@@ -116,8 +122,7 @@ def list_bank_statements(
     wait_for_position(rt, min_position, "bank_statements")
     with rt.store.read() as cur:
         rows = list_statements(cur, before=after, limit=limit)
-    next_cursor = rows[-1]["position"] if len(rows) == limit else None
-    return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
+    return position_page(rows, limit)
 
 
 @router.get("/{statement_id}")

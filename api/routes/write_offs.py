@@ -16,6 +16,7 @@ from api.deps import (
     MinPosition,
     RuntimeDep,
     command_response,
+    position_page,
     to_json_ready,
     wait_for_position,
 )
@@ -93,8 +94,7 @@ def list_write_offs(
         rows = credits.list_write_offs(
             cur, status=status, customer=customer, after=after, limit=limit
         )
-    next_cursor = rows[-1]["position"] if len(rows) == limit else None
-    return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
+    return position_page(rows, limit)
 
 
 @router.get("/write-offs/{write_off_id}")
