@@ -98,6 +98,38 @@ def open_items(
     return [_item(row) for row in rows]
 
 
+def invoice_as_of(cur: Cursor, number: str, as_of: date) -> dict[str, Any] | None:
+    """One invoice at the end of day `as_of`: what was paid and credited by then, what it
+    still owed, and its status then — `not_issued` (dated later), `open`,
+    `partially_paid`, `overdue` (with days past due), or `paid` (nothing left). None when
+    the invoice is unknown."""
+    day = as_of.isoformat()
+    sql = (
+        "SELECT i.number, i.customer, i.currency, i.total, i.invoice_date, i.due_date,"
+        f" {_lookup(cur, 'allocations')} AS paid, {_lookup(cur, 'invoice_credits')} AS credited"
+        " FROM invoices i WHERE i.number = ?"
+    )
+    row = cur.execute(sql, [day, day, day, day, number]).fetchone()
+    if row is None:
+        return None
+    number, who, code, total, dated, due, paid, credited = row
+    total, paid, credited = Decimal(total), _amount(paid), _amount(credited)
+    owed = total - paid - credited
+    late = max(0, (as_of - date.fromisoformat(due)).days)
+    if dated > day:
+        status, owed, late = "not_issued", Decimal(0), 0
+    elif owed <= 0:
+        status, late = "paid", 0
+    else:
+        status = "overdue" if late else ("partially_paid" if paid else "open")
+    return {
+        "number": number, "customer": who, "currency": code, "total": total,
+        "invoice_date": dated, "due_date": due, "as_of": day, "paid": paid,
+        "credited": credited, "open": max(owed, Decimal(0)), "status": status,
+        "days_past_due": late,
+    }  # fmt: skip
+
+
 def _item(row: OpenItem) -> dict[str, Any]:
     item = row._asdict()
     late, paid = row.days_past_due, row.paid

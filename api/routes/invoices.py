@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -16,13 +16,16 @@ from api.deps import (
     RuntimeDep,
     command_response,
     position_page,
+    to_json_ready,
     wait_for_position,
 )
+from api.errors import ApiError
 from api.responses import json_response
 from api.routes.models import Body
 from api.types import Code, CodePath, CodeQuery
 from domain.commands_finance import invoice_result
 from projections import queries
+from projections.open_items import invoice_as_of
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 
@@ -69,3 +72,19 @@ def get_invoice(number: CodePath, rt: RuntimeDep) -> Response:
     """One invoice as issued: the shipments it bills, totals, dates."""
     invoice = rt.ledger.invoice(number)
     return json_response(invoice_result(invoice), headers={"ETag": f'"{invoice.version}"'})
+
+
+@router.get("/{number}/status")
+def invoice_status(
+    number: CodePath, rt: RuntimeDep, as_of: date | None = None, min_position: MinPosition = None
+) -> Response:
+    """The invoice at the end of a business day (default today): paid, credited and open
+    by then, and its status then — not issued yet, open, partially paid, overdue (days past
+    due) or paid. Derived for that date from the allocations, credit notes and write-offs
+    effective by then; never a stored flag."""
+    wait_for_position(rt, min_position, "receivables")
+    with rt.store.read() as cur:
+        found = invoice_as_of(cur, number, as_of or datetime.now(UTC).date())
+    if found is None:
+        raise ApiError(404, f"invoice {number!r} not found", "not-found")
+    return json_response(to_json_ready(found))

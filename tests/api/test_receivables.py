@@ -128,3 +128,38 @@ def test_a_payment_is_allocated_reversed_and_shows_in_open_items_over_http(
     assert [(a["allocation_id"], a["active"]) for a in payment["allocations"]] == [
         ("BANK-1-A1", False),
     ]
+
+
+def test_an_invoice_status_is_derived_for_any_day_from_what_took_effect_by_then(
+    approved: Api,
+) -> None:
+    approved.ok(
+        "/sales-orders/SO-1/shipments",
+        {"shipment_ref": "SH-1", "lines": [{"line_no": 1, "quantity": "4"}],
+         "carrier": "DHL", "tracking_number": "JD1"},
+        201,
+    )  # fmt: skip
+    approved.ok("/invoices", {"customer": "C-1", "invoice_date": "2026-02-10",
+                              "shipments": [{"order_number": "SO-1", "shipment_ref": "SH-1"}]},
+                201)  # fmt: skip
+    for ref, amount, day in (("BANK-1", "4.00", "2026-03-01"), ("BANK-2", "6.00", "2026-03-25")):
+        approved.ok("/payments", {"bank_ref": ref, "payer": "Contoso", "amount": amount,
+                                  "currency": "EUR", "value_date": day}, 201)  # fmt: skip
+        allocation = {"invoice_number": "INV-2026-000001", "amount": amount}
+        last = approved.ok(f"/payments/{ref}/allocations", allocation, 201)
+
+    def status(day: str) -> tuple[str, str, str, int]:
+        found = approved.read("/invoices/INV-2026-000001/status", as_of=day,
+                              min_position=last["position"])  # fmt: skip
+        assert (found["as_of"], found["total"]) == (day, "10")
+        return found["status"], found["paid"], found["open"], found["days_past_due"]
+
+    assert status("2026-02-09") == ("not_issued", "0", "0", 0)
+    assert status("2026-02-10") == ("open", "0", "10", 0)
+    assert status("2026-03-01") == ("partially_paid", "4", "6", 0)
+    assert status("2026-03-20") == ("overdue", "4", "6", 8)
+    assert status("2026-03-25") == ("paid", "10", "0", 0)
+    assert_problem(approved.get("/invoices/INV-2026-000009/status"), 404, "not-found")
+    assert_problem(
+        approved.get("/invoices/INV-2026-000001/status", as_of="25.03.2026"), 422, "invalid-input"
+    )
