@@ -133,6 +133,8 @@ class Settings(BaseSettings):
             parts = urlsplit(self.database_url)
             env.update(
                 PERSISTENCE_MODULE="eventsourcing.postgres",
+                # The library's recorder, safe for saves of thousands of events too.
+                APPLICATION_RECORDER_TOPIC="domain.postgres_recorder:LargeSaveRecorder",
                 POSTGRES_DBNAME=parts.path.lstrip("/") or "postgres",
                 POSTGRES_HOST=parts.hostname or "127.0.0.1",
                 POSTGRES_PORT=str(parts.port or 5432),
