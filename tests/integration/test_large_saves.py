@@ -29,7 +29,7 @@ class Note(Aggregate):
         self.text = text
 
 
-@pytest.mark.parametrize(("count", "size"), [(12_000, 40), (3_000, 2_000)])
+@pytest.mark.parametrize(("count", "size"), [(20_000, 100), (4_000, 1_500)])
 def test_a_save_of_thousands_of_events_is_stored_whole_and_in_order(
     tmp_path: Path, count: int, size: int
 ) -> None:
