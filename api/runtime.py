@@ -26,6 +26,7 @@ from projections.runner import ProjectionRunner
 from projections.safety_stock import SafetyStockFollower
 from projections.sla import SlaMonitor
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
+from replay.chain_follower import ChainProjection
 
 SCHEMA_LOCK = 0x0D1E_D6E2  # advisory lock key taken while creating tables
 
@@ -64,6 +65,7 @@ def read_models(ledger: Ledger | None, routing: Routing | None = None) -> list[P
         SafetyStockFollower(ledger),
         OutboxProjection(routing),
         CreditExposureProjection(),
+        ChainProjection(),
     ]
 
 

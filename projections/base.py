@@ -40,6 +40,9 @@ class Projection:
     tables: ClassVar[dict[str, str]] = {}
     indexes: ClassVar[tuple[Index, ...]] = ()
     event_classes: ClassVar[tuple[type, ...]] = ()
+    # A raw projection is handed every stored notification undecoded (the hash chain),
+    # instead of the decoded events of its topics.
+    raw: ClassVar[bool] = False
 
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix

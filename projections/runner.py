@@ -160,10 +160,18 @@ class ProjectionRunner:
     def _decode(self, projection: Projection, notifications: Sequence[Notification]) -> Page | None:
         if not notifications:
             return None
+        return Page(
+            self._events(projection, notifications), notifications[-1].id, len(notifications)
+        )
+
+    def _events(
+        self, projection: Projection, notifications: Sequence[Notification]
+    ) -> list[PositionedEvent]:
+        if projection.raw:
+            return [(n.id, n) for n in notifications]
         decode = self.app.mapper.to_domain_event
         topics = projection.topics
-        events = [(n.id, decode(n)) for n in notifications if n.topic in topics]
-        return Page(events, notifications[-1].id, len(notifications))
+        return [(n.id, decode(n)) for n in notifications if n.topic in topics]
 
     def _apply_page(self, projection: Projection, name: str, position: int, page: Page) -> bool:
         with self.store.transaction() as cur:
@@ -294,11 +302,7 @@ class ProjectionRunner:
                 notes = self.app.recorder.select_notifications(
                     start=position + 1, limit=live_position - position, stop=live_position
                 )
-                mapper = self.app.mapper
-                shadow.apply(
-                    cur,
-                    [(n.id, mapper.to_domain_event(n)) for n in notes if n.topic in shadow.topics],
-                )
+                shadow.apply(cur, self._events(shadow, notes))
                 position = live_position
             live.drop_tables(cur)
             shadow.rename_tables(cur, live.suffix)

@@ -1,7 +1,7 @@
 """Where read models live: a SQLite file or a PostgreSQL schema, behind one small interface.
 
 Projection SQL is written once with `?` placeholders and portable types (`{dec}`, `{ts}`,
-`{bigint}`, `{bool}` in DDL); the PostgreSQL store rewrites placeholders to `%s`.
+`{bigint}`, `{bool}`, `{bytes}` in DDL); the PostgreSQL store rewrites placeholders to `%s`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,19 @@ from decimal import Decimal
 from typing import Any
 
 DDL_TYPES = {
-    "sqlite": {"dec": "TEXT", "ts": "TEXT", "bigint": "INTEGER", "bool": "INTEGER"},
+    "sqlite": {
+        "dec": "TEXT",
+        "ts": "TEXT",
+        "bigint": "INTEGER",
+        "bool": "INTEGER",
+        "bytes": "BLOB",
+    },
     "postgres": {
         "dec": "NUMERIC(28,6)",
         "ts": "TIMESTAMPTZ",
         "bigint": "BIGINT",
         "bool": "BOOLEAN",
+        "bytes": "BYTEA",
     },
 }
 

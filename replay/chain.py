@@ -1,0 +1,110 @@
+"""The hash chain over the log: each stored event's canonical digest, linked by SHA-256.
+
+The chain is computed from the events *as stored* (the recorder's notifications), never
+decoded, so it is fast and a change in how events are decoded cannot change it. Integers
+are unsigned big-endian; text is UTF-8 with a length prefix:
+
+    digest(e) = SHA-256( u32 len(topic) ‖ topic ‖ u32 len(id) ‖ id ‖ u64 version
+                         ‖ u64 len(state) ‖ state )
+    h_0       = 32 zero bytes (genesis)
+    h_n       = SHA-256( h_{n-1} ‖ u64 position_n ‖ digest(e_n) )
+
+`id` is the originator id in its text form (a UUID as 36 lower-case characters with
+hyphens); `state` is the stored bytes, which hold the recorded time and every field. The
+chain runs over the positions that exist: PostgreSQL leaves gaps (rolled-back inserts),
+and a gap is not a missing event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import ApplicationRecorder, Notification
+
+GENESIS = bytes(32)
+PAGE_SIZE = 5000
+
+_U32 = struct.Struct(">I").pack
+_U64 = struct.Struct(">Q").pack
+
+
+@dataclass(frozen=True)
+class Link:
+    """One position of the chain: the event's digest and the chain hash through it."""
+
+    position: int
+    hash: bytes
+    digest: bytes
+
+
+def event_digest(topic: str, originator_id: Any, version: int, state: bytes) -> bytes:
+    """SHA-256 of the canonical encoding of one stored event (without its position)."""
+    topic_bytes = topic.encode()
+    id_bytes = str(originator_id).encode()
+    sha = hashlib.sha256(_U32(len(topic_bytes)))
+    sha.update(topic_bytes)
+    sha.update(_U32(len(id_bytes)))
+    sha.update(id_bytes)
+    sha.update(_U64(version))
+    sha.update(_U64(len(state)))
+    sha.update(state)
+    return sha.digest()
+
+
+def link_hash(previous: bytes, position: int, digest: bytes) -> bytes:
+    return hashlib.sha256(previous + _U64(position) + digest).digest()
+
+
+def chain_links(notifications: Sequence[Notification], previous: bytes) -> list[Link]:
+    """The links of a page of the log, continuing from the hash `previous`."""
+    links = []
+    sha256, u32, u64 = hashlib.sha256, _U32, _U64
+    for n in notifications:
+        # event_digest and link_hash inlined: this loop is the verify rate.
+        topic = n.topic.encode()
+        oid = str(n.originator_id).encode()
+        state = n.state
+        sha = sha256(u32(len(topic)))
+        sha.update(topic)
+        sha.update(u32(len(oid)))
+        sha.update(oid)
+        sha.update(u64(n.originator_version))
+        sha.update(u64(len(state)))
+        sha.update(state)
+        digest = sha.digest()
+        previous = sha256(previous + u64(n.id) + digest).digest()
+        links.append(Link(n.id, previous, digest))
+    return links
+
+
+def log_pages(
+    recorder: ApplicationRecorder,
+    *,
+    after: int = 0,
+    stop: int | None = None,
+    page_size: int = PAGE_SIZE,
+    prefetch: bool = False,
+) -> Iterator[Sequence[Notification]]:
+    """Pages of stored events after position `after`, up to `stop` (inclusive).
+
+    With `prefetch` the next page is selected on a helper thread while the caller hashes
+    this one (worth it on PostgreSQL, where the wait is on the server)."""
+
+    def select(position: int) -> Sequence[Notification]:
+        return recorder.select_notifications(start=position + 1, limit=page_size, stop=stop)
+
+    if not prefetch:
+        while page := select(after):
+            yield page
+            after = page[-1].id
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chain-reader") as reader:
+        pending: Future[Sequence[Notification]] = reader.submit(select, after)
+        while page := pending.result():
+            pending = reader.submit(select, page[-1].id)
+            yield page

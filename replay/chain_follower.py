@@ -1,0 +1,89 @@
+"""The recorded chain: a tracked follower that links every stored event as the log grows.
+
+It runs in the projection runner like every read model (the API's background runner,
+`orderledger projections run`, catch-up), in raw mode: pages of stored notifications,
+never decoded. Each page's links and the follower's tracking position are written in one
+transaction, so a crash can neither skip nor double a link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from projections.base import PositionedEvent, Projection
+from projections.store import Cursor
+from replay.chain import GENESIS, Link, chain_links
+
+TABLE = "audit_chain"
+
+
+class ChainProjection(Projection):
+    """`audit_chain(position, hash, digest)`: the chain hash through every stored event."""
+
+    name = "audit_chain"
+    raw = True
+    tables = {
+        TABLE: "CREATE TABLE IF NOT EXISTS {t} (position {bigint} PRIMARY KEY,"
+        " hash {bytes} NOT NULL, digest {bytes} NOT NULL)"
+    }
+
+    def apply(self, cur: Cursor, events: Sequence[PositionedEvent]) -> None:
+        if not events:
+            return
+        table = self.t(TABLE)
+        previous = head(cur, table).hash
+        links = chain_links([notification for _, notification in events], previous)
+        cur.insert_rows(
+            table, ("position", "hash", "digest"), [(k.position, k.hash, k.digest) for k in links]
+        )
+
+
+@dataclass(frozen=True)
+class Head:
+    position: int  # 0 while the chain is empty
+    hash: bytes  # the genesis hash while the chain is empty
+
+
+def head(cur: Cursor, table: str = TABLE) -> Head:
+    """The last recorded link."""
+    row = cur.execute(
+        f"SELECT position, hash FROM {table} ORDER BY position DESC LIMIT 1"
+    ).fetchone()
+    return Head(0, GENESIS) if row is None else Head(int(row[0]), bytes(row[1]))
+
+
+def link_at(cur: Cursor, position: int) -> Link | None:
+    row = cur.execute(
+        f"SELECT position, hash, digest FROM {TABLE} WHERE position = ?", (position,)
+    ).fetchone()
+    return None if row is None else _link(row)
+
+
+def recorded_links(
+    cur: Cursor, *, after: int, until: int, page_size: int
+) -> Iterator[Sequence[Link]]:
+    """The recorded chain in pages, positions after `after` up to `until`."""
+    while after < until:
+        rows = cur.execute(
+            f"SELECT position, hash, digest FROM {TABLE} WHERE position > ? AND position <= ?"
+            " ORDER BY position LIMIT ?",
+            (after, until, page_size),
+        ).fetchall()
+        if not rows:
+            return
+        yield [_link(row) for row in rows]
+        after = int(rows[-1][0])
+
+
+def positions_with_digest(cur: Cursor, digest: bytes) -> list[int]:
+    """Where an event with this digest was recorded (to tell a move from a change)."""
+    rows = cur.execute(
+        f"SELECT position FROM {TABLE} WHERE digest = ? ORDER BY position", (digest,)
+    ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+def _link(row: tuple[Any, ...]) -> Link:
+    return Link(int(row[0]), bytes(row[1]), bytes(row[2]))
