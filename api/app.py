@@ -12,6 +12,7 @@ from api.errors import install_error_handlers
 from api.responses import problem
 from api.routes import (
     ar,
+    audit,
     credit,
     credit_notes,
     customers,
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         products, warehouses, customers, purchase_orders, sales_orders, order_stream,
         production, workflows, sla, receivables, invoices, matching, payments, statements,
         stock, reservations, inventory, notifications, health, credit_notes, write_offs,
-        ar, credit,
+        ar, credit, audit,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

@@ -28,6 +28,10 @@ projections_cli = typer.Typer(help="Inspect, run and rebuild read models.", no_a
 cli.add_typer(projections_cli, name="projections")
 finance_cli = typer.Typer(help="Receivables, payments and bank statements.", no_args_is_help=True)
 cli.add_typer(finance_cli, name="finance")
+audit_cli = typer.Typer(
+    help="Verify the log's hash chain; sign and check checkpoints.", no_args_is_help=True
+)
+cli.add_typer(audit_cli, name="audit")
 console = Console()
 errors = Console(stderr=True)
 
@@ -252,6 +256,54 @@ def finance_import_statement(
     from api.statements_cli import import_statement_file
 
     import_statement_file(file, format, map_file, skip_bad_lines, match)
+
+
+@audit_cli.command("verify")
+def audit_verify(
+    from_checkpoint: Annotated[
+        Path | None, typer.Option(help="Also hold the log to this signed checkpoint")
+    ] = None,
+    public_key: Annotated[
+        Path | None, typer.Option(help="PEM public key the checkpoint was signed with")
+    ] = None,
+) -> None:
+    """Recompute the hash chain from the log; exit 1 with the first finding."""
+    from api.audit_cli import verify
+
+    verify(from_checkpoint, public_key)
+
+
+@audit_cli.command("keygen")
+def audit_keygen(
+    private: Annotated[Path, typer.Option("--private", help="Where to write the private key")],
+    public: Annotated[Path, typer.Option("--public", help="Where to write the public key")],
+) -> None:
+    """Make an Ed25519 key pair (PEM) for signing checkpoints; never overwrites."""
+    from api.audit_cli import keygen
+
+    keygen(private, public)
+
+
+@audit_cli.command("sign-checkpoint")
+def audit_sign_checkpoint(
+    key: Annotated[Path, typer.Option("--key", help="PEM private key to sign with")],
+    out: Annotated[Path | None, typer.Option(help="Write here (default: stdout)")] = None,
+) -> None:
+    """Verify the log, then sign its chain head (position, hash, recorded time)."""
+    from api.audit_cli import sign_checkpoint
+
+    sign_checkpoint(key, out)
+
+
+@audit_cli.command("verify-checkpoint")
+def audit_verify_checkpoint(
+    file: Annotated[Path, typer.Argument(help="The checkpoint (JSON)")],
+    public_key: Annotated[Path, typer.Option(help="PEM public key it was signed with")],
+) -> None:
+    """Check a checkpoint's signature, then that the log up to it still gives its hash."""
+    from api.audit_cli import verify_checkpoint
+
+    verify_checkpoint(file, public_key)
 
 
 @contextmanager

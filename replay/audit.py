@@ -96,7 +96,8 @@ def recorded_at(app: Application[Any], position: int) -> str:
     found = _recorder(app).select_notifications(start=position, limit=1, stop=position)
     if not found:
         raise CheckpointError(f"no event at position {position}", rule="chain-finding")
-    timestamp: datetime = app.mapper.to_domain_event(found[0]).timestamp
+    event: Any = app.mapper.to_domain_event(found[0])
+    timestamp: datetime = event.timestamp
     return timestamp.isoformat()
 
 
