@@ -8,13 +8,12 @@ transaction, so a crash can neither skip nor double a link.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from projections.base import PositionedEvent, Projection
 from projections.store import Cursor
-from replay.chain import GENESIS, Link, chain_links
+from replay.chain import GENESIS, chain_links
 
 TABLE = "audit_chain"
 
@@ -35,9 +34,7 @@ class ChainProjection(Projection):
         table = self.t(TABLE)
         previous = head(cur, table).hash
         links = chain_links([notification for _, notification in events], previous)
-        cur.insert_rows(
-            table, ("position", "hash", "digest"), [(k.position, k.hash, k.digest) for k in links]
-        )
+        cur.insert_rows(table, ("position", "hash", "digest"), links)
 
 
 @dataclass(frozen=True)
@@ -54,27 +51,22 @@ def head(cur: Cursor, table: str = TABLE) -> Head:
     return Head(0, GENESIS) if row is None else Head(int(row[0]), bytes(row[1]))
 
 
-def link_at(cur: Cursor, position: int) -> Link | None:
-    row = cur.execute(
-        f"SELECT position, hash, digest FROM {TABLE} WHERE position = ?", (position,)
-    ).fetchone()
-    return None if row is None else _link(row)
+def recorded_range(cur: Cursor, *, after: int, until: int) -> list[tuple[int, bytes]]:
+    """(position, hash) of the recorded links after `after` up to `until`, in order."""
+    if until <= after:
+        return []
+    rows = cur.execute(
+        f"SELECT position, hash FROM {TABLE} WHERE position > ? AND position <= ?"
+        " ORDER BY position",
+        (after, until),
+    ).fetchall()
+    # Both drivers return BIGINT as int and BLOB/BYTEA as bytes: compared as they come.
+    return rows
 
 
-def recorded_links(
-    cur: Cursor, *, after: int, until: int, page_size: int
-) -> Iterator[Sequence[Link]]:
-    """The recorded chain in pages, positions after `after` up to `until`."""
-    while after < until:
-        rows = cur.execute(
-            f"SELECT position, hash, digest FROM {TABLE} WHERE position > ? AND position <= ?"
-            " ORDER BY position LIMIT ?",
-            (after, until, page_size),
-        ).fetchall()
-        if not rows:
-            return
-        yield [_link(row) for row in rows]
-        after = int(rows[-1][0])
+def digest_at(cur: Cursor, position: int) -> bytes | None:
+    row = cur.execute(f"SELECT digest FROM {TABLE} WHERE position = ?", (position,)).fetchone()
+    return None if row is None else bytes(row[0])
 
 
 def positions_with_digest(cur: Cursor, digest: bytes) -> list[int]:
@@ -83,7 +75,3 @@ def positions_with_digest(cur: Cursor, digest: bytes) -> list[int]:
         f"SELECT position FROM {TABLE} WHERE digest = ? ORDER BY position", (digest,)
     ).fetchall()
     return [int(row[0]) for row in rows]
-
-
-def _link(row: tuple[Any, ...]) -> Link:
-    return Link(int(row[0]), bytes(row[1]), bytes(row[2]))

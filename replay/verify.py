@@ -13,14 +13,14 @@ to the recorded head. The first position where they part is the finding:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from eventsourcing.persistence import ApplicationRecorder, Notification
 
 from projections.store import Cursor, ViewStore
 from replay import chain_follower
-from replay.chain import GENESIS, PAGE_SIZE, Link, chain_links, log_pages
+from replay.chain import GENESIS, PAGE_SIZE, Link, Linker, log_pages
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,7 @@ def verify(
 
     With an `anchor` the log is recomputed at least up to its position, which must exist
     and give its hash, whether or not the follower has linked that far."""
+    prefetch = store.dialect == "postgres"  # select the next page while this one is hashed
     with store.read() as cur:
         recorded = chain_follower.head(cur).position
         bound = recorded if until is None else min(until, recorded)
@@ -82,7 +83,8 @@ def verify(
             stop = min(stop, until)
         walk = _Walk(cur, bound, anchor)
         try:
-            for page in log_pages(recorder, stop=stop, page_size=page_size):
+            pages = log_pages(recorder, stop=stop, page_size=page_size, prefetch=prefetch)
+            for page in pages:
                 walk.page(page)
                 if on_page:
                     on_page(walk.position)
@@ -93,69 +95,86 @@ def verify(
 
 
 class _Walk:
-    """The recomputed chain beside the recorded one, a page at a time."""
+    """The recomputed chain beside the recorded one, a page at a time.
+
+    A page is compared whole against the recorded links in its range (one query, one list
+    comparison); only a page that differs is walked position by position to name the
+    first finding."""
 
     def __init__(self, cur: Cursor, bound: int, anchor: Anchor | None) -> None:
         self.cur, self.bound, self.anchor = cur, bound, anchor
-        self.recorded = _links(chain_follower.recorded_links(
-            cur, after=0, until=bound, page_size=PAGE_SIZE
-        ))  # fmt: skip
-        self.expected = next(self.recorded, None)
+        self.linker = Linker()
         self.previous, self.position, self.verified = GENESIS, 0, 0
-        self.anchored = False
+        self.anchored = anchor is None
 
     def page(self, notifications: Sequence[Notification]) -> None:
-        links = chain_links(notifications, self.previous)
-        for n, link in zip(notifications, links, strict=True):
-            self._compare(n, link)
-            self.previous, self.position = link.hash, link.position
-            self.verified += 1
+        links = self.linker.links(notifications)
+        bound = self.bound
+        recorded = chain_follower.recorded_range(
+            self.cur, after=self.position, until=min(links[-1][0], bound)
+        )
+        computed = [(p, h) for p, h, _ in links if p <= bound]
+        findings = [] if recorded == computed else [self._locate(links, recorded)]
+        if not self.anchored:
+            findings.append(self._check_anchor(links))
+        first = min((f for f in findings if f is not None), key=_at, default=None)
+        self._advance(links, first)
+        if first is not None:
+            raise _Stop(first)
 
-    def _compare(self, n: Notification, link: Link) -> None:
-        expected = self.expected
-        if expected is not None and expected.position < link.position:
-            raise _Stop(_removed(expected.position))
-        if expected is not None and expected.position == link.position:
-            if expected.hash != link.hash:
-                raise _Stop(self._differs(link, expected))
-            self.expected = next(self.recorded, None)
-        elif link.position <= self.bound:
-            raise _Stop(Finding("inserted", link.position, "this stored event was never linked"))
-        if self.anchor is not None and not self.anchored:
-            self._check_anchor(link, self.anchor)
+    def _advance(self, links: list[Link], finding: Finding | None) -> None:
+        """Count what was verified: the whole page, or the part before the finding."""
+        if finding is not None:
+            links = [link for link in links if link[0] < finding.position]
+        if links:
+            self.position, self.previous, _ = links[-1]
+            self.verified += len(links)
 
-    def _check_anchor(self, link: Link, anchor: Anchor) -> None:
-        if link.position > anchor.position:
-            raise _Stop(_anchor_missing(anchor))
-        if link.position == anchor.position:
-            if link.hash != anchor.hash:
-                raise _Stop(_anchor_differs(anchor))
-            self.anchored = True
+    def _locate(self, links: list[Link], recorded: list[tuple[int, bytes]]) -> Finding | None:
+        ahead = iter(recorded)
+        expected = next(ahead, None)
+        for position, chained, digest in links:
+            if expected is not None and expected[0] < position:
+                return _removed(expected[0])
+            if expected is not None and expected[0] == position:
+                if expected[1] != chained:
+                    return self._differs(position, digest)
+                expected = next(ahead, None)
+            elif position <= self.bound:
+                return Finding("inserted", position, "this stored event was never linked")
+        return None if expected is None else _removed(expected[0])
+
+    def _check_anchor(self, links: list[Link]) -> Finding | None:
+        if self.anchor is None or links[-1][0] < self.anchor.position:
+            return None
+        self.anchored = True
+        found = [link for link in links if link[0] == self.anchor.position]
+        if not found:
+            return _anchor_missing(self.anchor)
+        return None if found[0][1] == self.anchor.hash else _anchor_differs(self.anchor)
 
     def finish(self) -> None:
-        if self.expected is not None:
-            raise _Stop(_removed(self.expected.position))
+        beyond = chain_follower.recorded_range(self.cur, after=self.position, until=self.bound)
+        if beyond:
+            raise _Stop(_removed(beyond[0][0]))
         if self.anchor is not None and not self.anchored:
             raise _Stop(_anchor_missing(self.anchor))
 
-    def _differs(self, link: Link, expected: Link) -> Finding:
-        if link.digest == expected.digest:
+    def _differs(self, position: int, digest: bytes) -> Finding:
+        if chain_follower.digest_at(self.cur, position) == digest:
             detail = "the stored event is unchanged, but its recorded link was edited"
-            return Finding("chain-altered", link.position, detail)
+            return Finding("chain-altered", position, detail)
         elsewhere = [
-            p
-            for p in chain_follower.positions_with_digest(self.cur, link.digest)
-            if p != link.position
+            p for p in chain_follower.positions_with_digest(self.cur, digest) if p != position
         ]
         if elsewhere:
             detail = f"the stored event here was linked at position {elsewhere[0]}"
-            return Finding("reordered", link.position, detail)
-        return Finding("changed", link.position, "the stored event differs from the one linked")
+            return Finding("reordered", position, detail)
+        return Finding("changed", position, "the stored event differs from the one linked")
 
 
-def _links(pages: Iterator[Sequence[Link]]) -> Iterator[Link]:
-    for page in pages:
-        yield from page
+def _at(finding: Finding) -> int:
+    return finding.position
 
 
 def _removed(position: int) -> Finding:

@@ -38,7 +38,8 @@ def test_the_chain_head_follows_the_log(api: Api) -> None:
 def test_verify_is_clean_then_reports_the_first_finding(api: Api, settings: Settings) -> None:
     head = linked(api, 5)
     clean = api.post("/audit/verify").json()
-    assert clean["ok"] is True and clean["first_finding"] is None
+    assert clean["ok"] is True
+    assert clean["first_finding"] is None
     assert (clean["verified"], clean["position"]) == (5, head)
     assert clean["head_hash"] == api.read("/audit/chain")["hash"]
     tampering.delete(settings, 2)
@@ -58,7 +59,8 @@ def test_a_checkpoint_verifies_and_a_foreign_or_broken_one_is_422(
         "/audit/checkpoints/verify", {"checkpoint": checkpoint, "public_key": public_key}
     )
     assert response.status_code == 200, response.text
-    assert response.json()["ok"] is True and response.json()["position"] == 3
+    assert response.json()["ok"] is True
+    assert response.json()["position"] == 3
     foreign = checkpoints.new_key_pair()[1].decode()
     cases = [
         ({"checkpoint": checkpoint, "public_key": foreign}, "invalid-checkpoint"),

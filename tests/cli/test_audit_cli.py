@@ -83,7 +83,8 @@ def test_a_signed_checkpoint_verifies_later_and_catches_tampering_below_it(
                           "--out", str(checkpoint))  # fmt: skip
     assert code == 0, output
     signed = json.loads(checkpoint.read_text())
-    assert signed["position"] == 5 and len(signed["hash"]) == 64
+    assert signed["position"] == 5
+    assert len(signed["hash"]) == 64
     record(settings, 3, first=5)
     code, output = invoke(settings, "audit", "verify-checkpoint", str(checkpoint),
                           "--public-key", str(public))  # fmt: skip

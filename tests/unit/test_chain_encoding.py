@@ -29,11 +29,11 @@ def test_the_chain_follows_the_documented_encoding_from_the_genesis() -> None:
     second = Notification(ID, 2, "domain.x:Changed", b"", id=7)  # a gap: 4-6 do not exist
     links = chain_links([first, second], GENESIS)
     h1 = spelled_out(3, "domain.x:Made", 1, b'{"a":1}', bytes(32))
-    assert [k.position for k in links] == [3, 7]
-    assert links[0].hash == h1
-    assert links[1].hash == spelled_out(7, "domain.x:Changed", 2, b"", h1)
-    assert links[0].digest == event_digest("domain.x:Made", ID, 1, b'{"a":1}')
-    assert links[1].hash == link_hash(h1, 7, links[1].digest)
+    assert [position for position, _, _ in links] == [3, 7]
+    assert links[0][1] == h1
+    assert links[1][1] == spelled_out(7, "domain.x:Changed", 2, b"", h1)
+    assert links[0][2] == event_digest("domain.x:Made", ID, 1, b'{"a":1}')
+    assert links[1][1] == link_hash(h1, 7, links[1][2])
 
 
 def test_every_field_and_the_position_change_the_link() -> None:
@@ -46,5 +46,5 @@ def test_every_field_and_the_position_change_the_link() -> None:
         Notification(ID, 1, "t", b"state", id=2),
         Notification(ID, 1, "ts", b"tate", id=1),  # bytes moved between fields
     ]
-    hashes = {chain_links([n], GENESIS)[0].hash for n in [base, *variants]}
+    hashes = {chain_links([n], GENESIS)[0][1] for n in [base, *variants]}
     assert len(hashes) == 1 + len(variants)
