@@ -32,6 +32,7 @@ class Plan:
     match_apply: int  # payments auto-matched and applied through the ledger, per store
     ageing_invoices: int = 100_000  # invoices in the receivables read model, bulk-loaded
     ageing_repeats: int = 9
+    chain_events: int = 100_000  # the log the hash chain is linked and verified over
 
 
 FULL = Plan(
@@ -77,6 +78,7 @@ QUICK = Plan(
     match_apply=200,
     ageing_invoices=5_000,
     ageing_repeats=3,
+    chain_events=5_000,
 )
 
 

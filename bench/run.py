@@ -24,6 +24,7 @@ import psycopg
 
 from bench.ageing import AgeingTimes, ageing_plans, ageing_table, measure_ageing
 from bench.baseline import PAIR, baseline_workloads
+from bench.chain import ChainRates, chain_table, measure_chain
 from bench.commands import ledger_workloads
 from bench.matching import EngineRates, matching_table, measure_apply, measure_engine
 from bench.orders import measure_timeline
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     profiler = Profiler(Path(args.profile) if args.profile else None)
     results: dict[str, StoreResults] = {}
+    chains: dict[str, ChainRates] = {}
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     print(
         f"matching engine: {plan.match_payments:,} payments against {plan.match_items:,}"
@@ -79,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         with StoreFactory(kind, args.postgres_url) as factory:
             result = measure_store(factory, plan, profiler.for_store(kind))
             results[result.label] = result
+            print(
+                f"[{factory.label}] hash chain over {plan.chain_events:,} events", file=sys.stderr
+            )
+            chains[result.label] = measure_chain(factory.settings("chain"), plan.chain_events)
     run = RunInfo(
         args.quick,
         time.perf_counter() - started,
@@ -100,11 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(ageing_table(_ageing(results)))
     print("\n".join(ageing_plans(_ageing(results))))
+    print()
+    print(chain_table(chains))
     print(f"\n{run.describe()}")
     for report in profiler.finish():
         print(report, file=sys.stderr)
     if args.write_docs:
-        write_docs(DOCS, docs_block(plan, rows, results, run, engine))
+        write_docs(DOCS, docs_block(plan, rows, results, run, engine, chains))
         print(f"wrote {DOCS}")
     return 0
 
@@ -206,6 +214,7 @@ def docs_block(
     results: dict[str, StoreResults],
     run: RunInfo,
     engine: EngineRates | None = None,
+    chains: dict[str, ChainRates] | None = None,
 ) -> str:
     stores = ", ".join(r.version for r in results.values())
     lines = [
@@ -244,6 +253,12 @@ def docs_block(
         ageing_table(_ageing(results)),
         "",
         *(f"- {line}" for line in ageing_plans(_ageing(results))),
+        "",
+        "Hash chain (`bench/chain.py`): the follower linking the log from position 0, and"
+        " `audit verify` recomputing and comparing it (median of 3); peak memory of one"
+        " verification (tracemalloc) and of the whole process.",
+        "",
+        chain_table(chains or {}),
     ]
     return "\n".join(lines)
 
