@@ -58,6 +58,7 @@ def test_the_health_probe_reports_the_store_the_head_and_each_projection(
         "production",
         "receivables",
         "safety_stock",
+        "audit_chain",
         "outbox",
         "credit",
     }
