@@ -79,8 +79,7 @@ def replay_as_of(
         try:
             _start(runner)
             read = sum(
-                runner.catch_up(p.name, until=moment.position, on_page=on_page)
-                for p in projections
+                runner.catch_up(p.name, until=moment.position, on_page=on_page) for p in projections
             )
         finally:
             runner.stop()

@@ -59,7 +59,7 @@ def _last_up_to(app: Any, position: int) -> Notification | None:
     while True:
         found = app.recorder.select_notifications(start=low, limit=64, stop=position)
         if found:
-            return found[-1]  # type: ignore[no-any-return]
+            return found[-1]
         if low == 1:
             return None
         low = max(1, low - 64)
@@ -130,3 +130,14 @@ def _require_log(app: Any) -> int:
     if last == 0:
         raise InvalidInput("the log is empty: there is no moment to replay", rule="empty-log")
     return last
+
+
+def resolve(app: Any, *, position: int | None, at: datetime | None, now: datetime) -> Moment:
+    """The moment asked for: a position, a recorded time, or (neither) the log as it is."""
+    if position is not None and at is not None:
+        raise InvalidInput("give a position or a recorded time, not both", rule="two-moments")
+    if position is not None:
+        return at_position(app, position)
+    if at is not None:
+        return at_time(app, at, now)
+    return at_position(app, _require_log(app))
