@@ -51,7 +51,7 @@ def test_effective_inventory_orders_and_ageing_answer(settings: Settings) -> Non
 
 
 def test_bad_moments_are_one_line_and_exit_1(settings: Settings) -> None:
-    first, second = seeded(settings)
+    _, second = seeded(settings)
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     cases = {
         (
@@ -68,7 +68,8 @@ def test_bad_moments_are_one_line_and_exit_1(settings: Settings) -> None:
         code, output = invoke(settings, "replay", "as-of", "inventory", *args)
         assert code == 1, (args, output)
         lines = output.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith(message), (args, output)
+        assert len(lines) == 1, (args, output)
+        assert lines[0].startswith(message), (args, output)
     code, output = invoke(settings, "replay", "as-of", "stock")
     assert code == 1
     assert output.strip() == "error: unknown model 'stock'; models are inventory, ageing, orders"

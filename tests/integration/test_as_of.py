@@ -151,7 +151,8 @@ def test_a_sales_order_as_of_a_position_is_the_aggregate_at_its_version_then(
     approve(ledger, "SO-1")
     then = answers.sales_order_as_of(ledger, at_position(ledger, created), "SO-1")
     now = answers.sales_order_as_of(ledger, at_position(ledger, ledger.head()), "SO-1")
-    assert then.status == "created" and then.version < now.version
+    assert then.status == "created"
+    assert then.version < now.version
     assert now.status == ledger.sales_order("SO-1").status != "created"
     with pytest.raises(NotFound, match="did not exist as of position"):
         answers.sales_order_as_of(ledger, at_position(ledger, before), "SO-1")
