@@ -28,6 +28,10 @@ projections_cli = typer.Typer(help="Inspect, run and rebuild read models.", no_a
 cli.add_typer(projections_cli, name="projections")
 finance_cli = typer.Typer(help="Receivables, payments and bank statements.", no_args_is_help=True)
 cli.add_typer(finance_cli, name="finance")
+replay_cli = typer.Typer(
+    help="Read models and aggregates as of a past moment.", no_args_is_help=True
+)
+cli.add_typer(replay_cli, name="replay")
 console = Console()
 errors = Console(stderr=True)
 
@@ -252,6 +256,28 @@ def finance_import_statement(
     from api.statements_cli import import_statement_file
 
     import_statement_file(file, format, map_file, skip_bad_lines, match)
+
+
+@replay_cli.command("as-of")
+def replay_as_of(
+    model: Annotated[str, typer.Argument(help="inventory, ageing or orders")],
+    position: Annotated[int | None, typer.Option(help="Log position (1 … head)")] = None,
+    at: Annotated[str | None, typer.Option(help="Recorded time, ISO with offset")] = None,
+    effective: Annotated[
+        str | None, typer.Option(help="Inventory effective at this business time")
+    ] = None,
+    sku: Annotated[str | None, typer.Option(help="Inventory of one SKU")] = None,
+    customer: Annotated[str | None, typer.Option(help="Ageing or orders of one customer")] = None,
+    as_of_date: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Ageing business day")
+    ] = None,
+) -> None:
+    """A read model as known at a position or recorded time (default: now), replayed by the
+    live projection code; inventory also as effective at a business time (bitemporal)."""
+    from api.replay_cli import as_of
+
+    day = as_of_date.date() if as_of_date else None
+    as_of(model, position, at, effective, sku, customer, day)
 
 
 @contextmanager

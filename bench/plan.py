@@ -32,6 +32,8 @@ class Plan:
     match_apply: int  # payments auto-matched and applied through the ledger, per store
     ageing_invoices: int = 100_000  # invoices in the receivables read model, bulk-loaded
     ageing_repeats: int = 9
+    asof_events: int = 100_000  # the log inventory is replayed over, as of past positions
+    asof_repeats: int = 3
 
 
 FULL = Plan(
@@ -77,6 +79,7 @@ QUICK = Plan(
     match_apply=200,
     ageing_invoices=5_000,
     ageing_repeats=3,
+    asof_events=5_000,
 )
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import psycopg
 
 from bench.ageing import AgeingTimes, ageing_plans, ageing_table, measure_ageing
+from bench.asof import AsOfTimes, asof_table, measure_asof
 from bench.baseline import PAIR, baseline_workloads
 from bench.commands import ledger_workloads
 from bench.matching import EngineRates, matching_table, measure_apply, measure_engine
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     profiler = Profiler(Path(args.profile) if args.profile else None)
     results: dict[str, StoreResults] = {}
+    as_of: dict[str, AsOfTimes] = {}
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     print(
         f"matching engine: {plan.match_payments:,} payments against {plan.match_items:,}"
@@ -79,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         with StoreFactory(kind, args.postgres_url) as factory:
             result = measure_store(factory, plan, profiler.for_store(kind))
             results[result.label] = result
+            print(f"[{factory.label}] inventory as of past positions", file=sys.stderr)
+            as_of[factory.label] = measure_asof(
+                factory, events=plan.asof_events, items=plan.projection_items,
+                repeats=plan.asof_repeats,
+            )  # fmt: skip
     run = RunInfo(
         args.quick,
         time.perf_counter() - started,
@@ -100,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(ageing_table(_ageing(results)))
     print("\n".join(ageing_plans(_ageing(results))))
+    print()
+    print(asof_table(as_of))
     print(f"\n{run.describe()}")
     for report in profiler.finish():
         print(report, file=sys.stderr)
