@@ -27,6 +27,7 @@ from api.routes import (
     products,
     purchase_orders,
     receivables,
+    replay,
     reservations,
     sales_orders,
     sla,
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         products, warehouses, customers, purchase_orders, sales_orders, order_stream,
         production, workflows, sla, receivables, invoices, matching, payments, statements,
         stock, reservations, inventory, notifications, health, credit_notes, write_offs,
-        ar, credit, audit,
+        ar, credit, audit, replay,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

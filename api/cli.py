@@ -32,6 +32,10 @@ audit_cli = typer.Typer(
     help="Verify the log's hash chain; sign and check checkpoints.", no_args_is_help=True
 )
 cli.add_typer(audit_cli, name="audit")
+replay_cli = typer.Typer(
+    help="Read models and aggregates as of a past moment.", no_args_is_help=True
+)
+cli.add_typer(replay_cli, name="replay")
 console = Console()
 errors = Console(stderr=True)
 
@@ -304,6 +308,28 @@ def audit_verify_checkpoint(
     from api.audit_cli import verify_checkpoint
 
     verify_checkpoint(file, public_key)
+
+
+@replay_cli.command("as-of")
+def replay_as_of(
+    model: Annotated[str, typer.Argument(help="inventory, ageing or orders")],
+    position: Annotated[int | None, typer.Option(help="Log position (1 … head)")] = None,
+    at: Annotated[str | None, typer.Option(help="Recorded time, ISO with offset")] = None,
+    effective: Annotated[
+        str | None, typer.Option(help="Inventory effective at this business time")
+    ] = None,
+    sku: Annotated[str | None, typer.Option(help="Inventory of one SKU")] = None,
+    customer: Annotated[str | None, typer.Option(help="Ageing or orders of one customer")] = None,
+    as_of_date: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Ageing business day")
+    ] = None,
+) -> None:
+    """A read model as known at a position or recorded time (default: now), replayed by the
+    live projection code; inventory also as effective at a business time (bitemporal)."""
+    from api.replay_cli import as_of
+
+    day = as_of_date.date() if as_of_date else None
+    as_of(model, position, at, effective, sku, customer, day)
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from pathlib import Path
 import psycopg
 
 from bench.ageing import AgeingTimes, ageing_plans, ageing_table, measure_ageing
+from bench.asof import AsOfTimes, asof_table, measure_asof
 from bench.baseline import PAIR, baseline_workloads
 from bench.chain import ChainRates, chain_table, measure_chain
 from bench.commands import ledger_workloads
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     profiler = Profiler(Path(args.profile) if args.profile else None)
     results: dict[str, StoreResults] = {}
     chains: dict[str, ChainRates] = {}
+    as_of: dict[str, AsOfTimes] = {}
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     print(
         f"matching engine: {plan.match_payments:,} payments against {plan.match_items:,}"
@@ -85,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"[{factory.label}] hash chain over {plan.chain_events:,} events", file=sys.stderr
             )
             chains[result.label] = measure_chain(factory.settings("chain"), plan.chain_events)
+            print(f"[{factory.label}] inventory as of past positions", file=sys.stderr)
+            as_of[factory.label] = measure_asof(
+                factory, events=plan.asof_events, items=plan.projection_items,
+                repeats=plan.asof_repeats,
+            )  # fmt: skip
     run = RunInfo(
         args.quick,
         time.perf_counter() - started,
@@ -108,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(ageing_plans(_ageing(results))))
     print()
     print(chain_table(chains))
+    print()
+    print(asof_table(as_of))
     print(f"\n{run.describe()}")
     for report in profiler.finish():
         print(report, file=sys.stderr)

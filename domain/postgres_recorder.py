@@ -30,10 +30,9 @@ class LargeSaveRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        if (
-            self.datastore.enable_db_functions
-            or (len(stored_events) <= PIPELINE_LIMIT_EVENTS
-            and sum(len(e.state) for e in stored_events) <= PIPELINE_LIMIT_BYTES)
+        if self.datastore.enable_db_functions or (
+            len(stored_events) <= PIPELINE_LIMIT_EVENTS
+            and sum(len(e.state) for e in stored_events) <= PIPELINE_LIMIT_BYTES
         ):
             return super().insert_events(stored_events, **kwargs)
         return self._insert_unpipelined(stored_events, **kwargs)
