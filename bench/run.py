@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     for report in profiler.finish():
         print(report, file=sys.stderr)
     if args.write_docs:
-        write_docs(DOCS, docs_block(plan, rows, results, run, engine, chains))
+        write_docs(DOCS, docs_block(plan, rows, results, run, engine, chains, as_of))
         print(f"wrote {DOCS}")
     return 0
 
@@ -217,6 +217,13 @@ def _ageing(results: dict[str, StoreResults]) -> dict[str, AgeingTimes]:
     return {label: r.ageing for label, r in results.items() if r.ageing is not None}
 
 
+AS_OF_NOTE = (
+    "Inventory as of past positions (`bench/asof.py`): the live projection code replaying"
+    " the log from position 0 into a scratch store up to a random past position (no"
+    " read-model checkpoints yet); time → position is the binary search over recorded times."
+)
+
+
 def docs_block(
     plan: Plan,
     rows: list[Figure],
@@ -224,6 +231,7 @@ def docs_block(
     run: RunInfo,
     engine: EngineRates | None = None,
     chains: dict[str, ChainRates] | None = None,
+    as_of: dict[str, AsOfTimes] | None = None,
 ) -> str:
     stores = ", ".join(r.version for r in results.values())
     lines = [
@@ -268,6 +276,10 @@ def docs_block(
         " verification (tracemalloc) and of the whole process.",
         "",
         chain_table(chains or {}),
+        "",
+        AS_OF_NOTE,
+        "",
+        asof_table(as_of or {}),
     ]
     return "\n".join(lines)
 
