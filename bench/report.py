@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.ageing import AgeingTimes
+from bench.asof import AsOfTimes
 from bench.baseline import CREATE, PAIR, UPDATE
+from bench.chain import ChainRates
 from bench.commands import ORDER_FLOW, RESERVE_HOT, RESERVE_SPREAD, SHIP, SHIP_NO_LIMIT, TRANSFER
 from bench.matching import ApplyRates
 from bench.orders import TimelineRates
@@ -34,6 +36,8 @@ class StoreResults:
     sla: SlaTimes
     matching: ApplyRates | None = None
     ageing: AgeingTimes | None = None
+    chain: ChainRates | None = None
+    as_of: AsOfTimes | None = None
 
 
 Pick = Callable[[StoreResults], Measured | None]

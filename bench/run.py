@@ -60,8 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     profiler = Profiler(Path(args.profile) if args.profile else None)
     results: dict[str, StoreResults] = {}
-    chains: dict[str, ChainRates] = {}
-    as_of: dict[str, AsOfTimes] = {}
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     print(
         f"matching engine: {plan.match_payments:,} payments against {plan.match_items:,}"
@@ -83,15 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         with StoreFactory(kind, args.postgres_url) as factory:
             result = measure_store(factory, plan, profiler.for_store(kind))
             results[result.label] = result
-            print(
-                f"[{factory.label}] hash chain over {plan.chain_events:,} events", file=sys.stderr
-            )
-            chains[result.label] = measure_chain(factory.settings("chain"), plan.chain_events)
-            print(f"[{factory.label}] inventory as of past positions", file=sys.stderr)
-            as_of[factory.label] = measure_asof(
-                factory, events=plan.asof_events, items=plan.projection_items,
-                repeats=plan.asof_repeats,
-            )  # fmt: skip
+    chains = {label: r.chain for label, r in results.items() if r.chain is not None}
+    as_of = {label: r.as_of for label, r in results.items() if r.as_of is not None}
     run = RunInfo(
         args.quick,
         time.perf_counter() - started,
@@ -208,9 +199,16 @@ def measure_store(factory: StoreFactory, plan: Plan, profiler: Profiler) -> Stor
     )
     step(f"AR ageing over {plan.ageing_invoices:,} invoices (bulk-loaded read model)")
     ageing = measure_ageing(factory, invoices=plan.ageing_invoices, repeats=plan.ageing_repeats)
-    return StoreResults(
-        factory.label, factory.describe(), calls, projections, timeline, sla, matching, ageing
+    step(f"hash chain over {plan.chain_events:,} events")
+    chain = measure_chain(factory.settings("chain"), plan.chain_events)
+    step("inventory as of past positions")
+    as_of = measure_asof(
+        factory, events=plan.asof_events, items=plan.projection_items, repeats=plan.asof_repeats
     )
+    return StoreResults(
+        factory.label, factory.describe(), calls, projections, timeline, sla, matching, ageing,
+        chain, as_of,
+    )  # fmt: skip
 
 
 def _ageing(results: dict[str, StoreResults]) -> dict[str, AgeingTimes]:
