@@ -149,3 +149,48 @@ def _bar(label: str, opened: Runtime, total: int | None = None) -> Iterator[Call
     ) as bar:
         task = bar.add_task(label, total=total or opened.ledger.head())
         yield lambda position: bar.update(task, completed=position)
+
+
+def check_projections(only: list[str] | None) -> None:
+    """Each read model replayed by its own projection code up to its live position and
+    compared with the live tables; the differing rows are shown, and any makes exit 1."""
+    from api.replay_cli import scratch_for
+    from api.runtime import notification_routing, read_models
+    from replay.check import TableCheck
+    from replay.check import check_projections as check
+
+    with runtime() as opened:
+        projections = read_models(None, notification_routing(opened.settings))
+        known = [p.name for p in projections]
+        unknown = sorted(set(only or ()) - set(known))
+        if unknown:
+            fail(f"unknown read model {unknown[0]!r}; read models are {', '.join(known)}")
+        chosen = [p for p in projections if not only or p.name in only]
+        with Progress(
+            TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=console, transient=True,
+        ) as bar:  # fmt: skip
+            task = bar.add_task("checking", total=sum(len(p.tables) for p in chosen))
+
+            def checked(result: TableCheck) -> None:
+                bar.update(task, advance=1, description=result.table)
+
+            results = check(opened.ledger, opened.store, opened.runner, chosen,
+                            scratch_for(opened.settings), on_checked=checked)  # fmt: skip
+    bad = [r for r in results if not r.ok]
+    for r in bad:
+        console.print(
+            f"[red]{r.projection}.{r.table}[/red] at position {r.position}: {r.differing}"
+            f" differing rows (live {r.live_rows}, replayed {r.replayed_rows})",
+            highlight=False,
+        )
+        for row in r.only_live:
+            console.print(f"  only live:     {row}", highlight=False, soft_wrap=True)
+        for row in r.only_replayed:
+            console.print(f"  only replayed: {row}", highlight=False, soft_wrap=True)
+    if bad:
+        fail(f"{len(bad)} of {len(results)} read-model tables differ from a replay of the log")
+    console.print(
+        f"{len(results)} read-model tables of {len(chosen)} read models equal a replay of the"
+        " log at their positions"
+    )

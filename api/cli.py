@@ -310,6 +310,19 @@ def audit_verify_checkpoint(
     verify_checkpoint(file, public_key)
 
 
+@audit_cli.command("check-projections")
+def audit_check_projections(
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Only this read model (repeatable)")
+    ] = None,
+) -> None:
+    """Rebuild every read model at its live position into a scratch store and compare it
+    with the live tables row by row; exit 1 on any difference."""
+    from api.audit_cli import check_projections
+
+    check_projections(only)
+
+
 @replay_cli.command("as-of")
 def replay_as_of(
     model: Annotated[str, typer.Argument(help="inventory, ageing or orders")],

@@ -10,7 +10,7 @@ from uuid import UUID
 from domain.application import Decision, IdempotencyClaim, LedgerBase, Outcome, check_version
 from domain.exceptions import InvalidInput
 from domain.purchase_orders import PurchaseOrder, purchase_order_id
-from domain.requisitions import PurchaseRequisition, requisition_id
+from domain.requisitions import PurchaseRequisition, requisition_id, requisition_number
 from domain.stock_items import StockItem
 from domain.values import (
     Meta,
@@ -178,7 +178,7 @@ class PurchasingCommands(LedgerBase):
         def decide() -> Decision:
             if self.exists(req_id):
                 return Decision([], {"id": str(req_id), "created": False})
-            number = f"REQ-{req_id.hex[:10].upper()}"
+            number = requisition_number(req_id)
             requisition = PurchaseRequisition(
                 stock_item, trigger_position, number, sku, warehouse, quantity_, reason
             )

@@ -14,6 +14,11 @@ OPEN = "open"
 CLOSED = "closed"
 
 
+def requisition_number(req_id: UUID) -> str:
+    """A requisition's number, from its id."""
+    return f"REQ-{req_id.hex[:10].upper()}"
+
+
 def requisition_id(stock_item: UUID, trigger_position: int, for_order: str | None = None) -> UUID:
     """One requisition per gap: a safety-stock gap is identified by the event that opened
     it; a sales order's short line by the requisition number the order gave it."""

@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.commands_purchasing import PurchasingCommands
-from domain.requisitions import requisition_id
+from domain.requisitions import requisition_id, requisition_number
 from domain.values import Meta
 from projections.base import Index, PositionedEvent, Projection, meta_of
 from projections.inventory import InventoryProjection, ItemRow, load_items, upsert_items
@@ -115,7 +115,10 @@ class SafetyStockFollower(Projection):
 
     def _raise(self, item: ItemRow, position: int, gap: Decimal, domain_event: Any) -> str | None:
         if self.ledger is None:
-            return None  # replaying into a scratch store: observe, never act
+            # Replaying into a scratch store: observe, never act. The requisition this gap
+            # raises has an id that follows from the item and the position, so its number
+            # is known without asking (and equals the live row's).
+            return requisition_number(requisition_id(UUID(item.stock_item_id), position))
         meta = Meta(
             actor=ACTOR,
             correlation_id=meta_of(domain_event).get("correlation_id") or f"position-{position}",
@@ -132,4 +135,4 @@ class SafetyStockFollower(Projection):
             quantity_=gap,
             reason=f"projected {item.projected} below safety stock {item.safety_stock}",
         )
-        return f"REQ-{UUID(outcome.result['id']).hex[:10].upper()}"
+        return requisition_number(UUID(outcome.result["id"]))
