@@ -161,3 +161,17 @@ def stocked(api: Api) -> Api:
     api.product("SKU-1")
     api.produce("SKU-1", "WH-1", "10")
     return api
+
+
+def ship_and_bill(approved: Api) -> Api:
+    """Ship 4 of SO-1's line 1 as SH-1 and bill it: INV-2026-000001, dated 2026-02-10."""
+    approved.ok(
+        "/sales-orders/SO-1/shipments",
+        {"shipment_ref": "SH-1", "lines": [{"line_no": 1, "quantity": "4"}],
+         "carrier": "DHL", "tracking_number": "JD1"},
+        201,
+    )  # fmt: skip
+    approved.ok("/invoices", {"customer": "C-1", "invoice_date": "2026-02-10",
+                              "shipments": [{"order_number": "SO-1", "shipment_ref": "SH-1"}]},
+                201)  # fmt: skip
+    return approved

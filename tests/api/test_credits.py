@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Api, assert_problem
+from tests.api.conftest import Api, assert_problem, ship_and_bill
 from tests.api.test_shipments import approved, selling
 
 __all__ = ["approved", "selling"]
@@ -19,15 +19,7 @@ W1 = f"{INV}-W1"
 @pytest.fixture
 def billed(approved: Api) -> Api:
     """INV-2026-000001 (2026-02-10, due 03-12) bills SH-1: 4 of SO-1's line 1 at 2.50."""
-    approved.ok(
-        "/sales-orders/SO-1/shipments",
-        {"shipment_ref": "SH-1", "lines": [{"line_no": 1, "quantity": "4"}],
-         "carrier": "DHL", "tracking_number": "JD1"},
-        201,
-    )  # fmt: skip
-    approved.ok("/invoices", {"customer": "C-1", "invoice_date": "2026-02-10",
-                              "shipments": [{"order_number": "SO-1", "shipment_ref": "SH-1"}]},
-                201)  # fmt: skip
+    ship_and_bill(approved)
     return approved
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import Api, assert_problem
+from tests.api.conftest import Api, assert_problem, ship_and_bill
 from tests.api.test_shipments import approved, selling
 
 __all__ = ["approved", "selling"]
@@ -81,15 +81,7 @@ def test_an_invoice_bills_a_shipment_over_http_and_refuses_it_twice(
 def test_a_payment_is_allocated_reversed_and_shows_in_open_items_over_http(
     approved: Api,
 ) -> None:
-    approved.ok(
-        "/sales-orders/SO-1/shipments",
-        {"shipment_ref": "SH-1", "lines": [{"line_no": 1, "quantity": "4"}],
-         "carrier": "DHL", "tracking_number": "JD1"},
-        201,
-    )  # fmt: skip
-    approved.ok("/invoices", {"customer": "C-1", "invoice_date": "2026-02-10",
-                              "shipments": [{"order_number": "SO-1", "shipment_ref": "SH-1"}]},
-                201)  # fmt: skip
+    ship_and_bill(approved)
     paid = {"bank_ref": "BANK-1", "payer": "Contoso", "amount": "10.00", "currency": "EUR",
             "value_date": "2026-03-01"}  # fmt: skip
     approved.ok("/payments", paid, 201)
@@ -133,15 +125,7 @@ def test_a_payment_is_allocated_reversed_and_shows_in_open_items_over_http(
 def test_an_invoice_status_is_derived_for_any_day_from_what_took_effect_by_then(
     approved: Api,
 ) -> None:
-    approved.ok(
-        "/sales-orders/SO-1/shipments",
-        {"shipment_ref": "SH-1", "lines": [{"line_no": 1, "quantity": "4"}],
-         "carrier": "DHL", "tracking_number": "JD1"},
-        201,
-    )  # fmt: skip
-    approved.ok("/invoices", {"customer": "C-1", "invoice_date": "2026-02-10",
-                              "shipments": [{"order_number": "SO-1", "shipment_ref": "SH-1"}]},
-                201)  # fmt: skip
+    ship_and_bill(approved)
     for ref, amount, day in (("BANK-1", "4.00", "2026-03-01"), ("BANK-2", "6.00", "2026-03-25")):
         approved.ok("/payments", {"bank_ref": ref, "payer": "Contoso", "amount": amount,
                                   "currency": "EUR", "value_date": day}, 201)  # fmt: skip
