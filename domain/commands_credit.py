@@ -14,7 +14,7 @@ from domain.application import Decision, IdempotencyClaim, Outcome, check_versio
 from domain.commands_sales import SalesCommands, _order_result
 from domain.credit import require_credit_role
 from domain.sales_orders import SalesOrder
-from domain.values import ZERO, Meta, text
+from domain.values import ZERO, Meta, money, text
 
 
 class CreditControlCommands(SalesCommands):
@@ -64,6 +64,35 @@ class CreditControlCommands(SalesCommands):
             check_version(order, expected_version, f"sales order {number!r}")
             order.release_credit(why, meta.actor, meta.role, when)
             return Decision([order], credit_result(order))
+
+        return self.execute(meta, decide, idempotency)
+
+    def change_credit_limit(
+        self,
+        meta: Meta,
+        *,
+        customer: str,
+        credit_limit: Any,
+        reason: str,
+        expected_version: int | None = None,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Outcome:
+        """Set a customer's credit limit (finance or manager; 0 = no limit), with a reason.
+        The old and new limits are both in the event."""
+        require_credit_role(meta.role, "limits")
+        limit = money(credit_limit, "credit_limit")
+        why = text(reason, "reason", max_length=500)
+
+        def decide() -> Decision:
+            account = self.customer(customer)
+            check_version(account, expected_version, f"customer {customer!r}")
+            previous = account.credit_limit
+            account.change_credit_limit(limit, why)
+            result = {
+                "code": account.code, "credit_limit": limit, "previous_credit_limit": previous,
+                "currency": account.currency, "version": account.version,
+            }  # fmt: skip
+            return Decision([account], result)
 
         return self.execute(meta, decide, idempotency)
 

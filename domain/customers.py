@@ -64,6 +64,22 @@ class Customer(Aggregate):
     def _status_changed(self, status: str, reason: str) -> None:
         self.status = status
 
+    def change_credit_limit(self, credit_limit: Decimal, reason: str) -> None:
+        """A new limit (0: none) from now on; orders already approved or held keep their
+        decisions, the next approval or shipment review judges against the new one."""
+        if credit_limit == self.credit_limit:
+            raise RuleViolation(
+                f"customer {self.code}'s credit limit is already {credit_limit}",
+                rule="credit-limit-unchanged",
+            )
+        self._credit_limit_changed(self.code, credit_limit, self.credit_limit, reason)
+
+    @event("CreditLimitChanged")
+    def _credit_limit_changed(
+        self, code: str, credit_limit: Decimal, previous: Decimal, reason: str
+    ) -> None:
+        self.credit_limit = credit_limit
+
     def set_flags(self, flags: list[str], reason: str) -> None:
         if flags == self.flags:
             raise RuleViolation(

@@ -52,7 +52,7 @@ class CreditExposureProjection(Projection):
 
     name = "credit"
     event_classes = (
-        *events_of(Customer, "Registered"),
+        *events_of(Customer, "Registered", "CreditLimitChanged"),
         *events_of(Receivable, "Recognised"),
         *events_of(Invoice, "Issued"),
         *events_of(
@@ -88,6 +88,7 @@ class CreditExposureProjection(Projection):
 
     def apply(self, cur: Cursor, events: Sequence[PositionedEvent]) -> None:
         customers: list[tuple[Any, ...]] = []
+        limits: list[tuple[Any, str]] = []  # applied after the page's registrations
         shifts: dict[tuple[str, str], list[Decimal]] = {}  # → [pending invoice, open orders]
 
         def shift(customer: str, currency: str, pending: Any = 0, open_orders: Any = 0) -> None:
@@ -103,6 +104,8 @@ class CreditExposureProjection(Projection):
                 customers.append((
                     e.code, e.name, e.currency, e.credit_limit, e.payment_terms_days,
                 ))  # fmt: skip
+            elif name == "Customer.CreditLimitChanged":
+                limits.append((e.credit_limit, e.code))
             elif name == "Receivable.Recognised":
                 shift(e.customer, e.currency, pending=e.total)
             elif name == "Invoice.Issued":  # its total is its receivables' totals
@@ -116,6 +119,9 @@ class CreditExposureProjection(Projection):
                 row["position"] = position
                 shift(row["customer"], row["currency"], open_orders=row["counted"] - counted)
         cur.upsert_rows(self.t("credit_customers"), CUSTOMER_COLUMNS, "code", customers)
+        cur.executemany(
+            f"UPDATE {self.t('credit_customers')} SET credit_limit = ? WHERE code = ?", limits
+        )
         rows = [_stored(row) for row in orders.values()]
         cur.upsert_rows(self.t("credit_orders"), ORDER_COLUMNS, "order_id", rows)
         self._shift_balances(cur, shifts)

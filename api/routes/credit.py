@@ -23,7 +23,7 @@ from api.deps import (
 from api.errors import ApiError
 from api.responses import json_response
 from api.routes.models import Body
-from api.types import AwareDatetime, CodePath, CodeQuery
+from api.types import AwareDatetime, CodePath, CodeQuery, ExactDecimal
 from domain.credit import CreditStanding
 from projections.credit import credit_holds
 
@@ -33,6 +33,13 @@ router = APIRouter(tags=["credit"])
 class CreditDecisionIn(Body):
     reason: str = Field(min_length=1, max_length=500)
     effective_at: AwareDatetime | None = None
+
+
+class CreditLimitIn(Body):
+    credit_limit: ExactDecimal = Field(
+        description="The new limit in the account's currency; 0 = none"
+    )
+    reason: str = Field(min_length=1, max_length=500)
 
 
 def standing_view(standing: CreditStanding) -> dict[str, Any]:
@@ -111,5 +118,19 @@ def release_order_credit(
     outcome = rt.ledger.release_order_credit(
         meta, number=number, reason=body.reason, expected_version=version,
         effective_at=body.effective_at, idempotency=idem,
+    )  # fmt: skip
+    return command_response(outcome)
+
+
+@router.put("/customers/{code}/credit-limit")
+def change_credit_limit(
+    code: CodePath, body: CreditLimitIn, rt: RuntimeDep, meta: MetaDep,
+    idem: IdempotencyDep, version: IfMatchDep,
+) -> Response:  # fmt: skip
+    """Set the customer's credit limit (X-Role finance or manager; 0 = no limit). Decisions
+    already taken stand; the next approval and shipment review judge against the new limit."""
+    outcome = rt.ledger.change_credit_limit(
+        meta, customer=code, credit_limit=body.credit_limit, reason=body.reason,
+        expected_version=version, idempotency=idem,
     )  # fmt: skip
     return command_response(outcome)

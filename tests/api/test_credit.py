@@ -182,3 +182,70 @@ def test_finance_holds_an_order_by_hand_and_it_cannot_ship(over: Api) -> None:
         ("SO-1", "anonymous", "cheque bounced"),
     ]
     assert_problem(over.get("/credit/holds", limit=0), 422, "invalid-input")
+
+
+def put_limit(api: Api, limit: str, role: str = "finance", **headers: str) -> Any:
+    return api.client.put(
+        "/customers/C-2/credit-limit",
+        json={"credit_limit": limit, "reason": "annual review"},
+        headers={"X-Role": role, **headers},
+    )
+
+
+def test_finance_raises_the_limit_and_the_order_that_was_over_it_ships(over: Api) -> None:
+    response = put_limit(over, "500")
+
+    assert response.status_code == 200, response.text
+    changed = response.json()
+    assert (changed["credit_limit"], changed["previous_credit_limit"]) == ("500", "100")
+    credit = over.read("/customers/C-2/credit", min_position=changed["position"])
+    assert (credit["limit"], credit["exposure"], credit["over_limit"]) == ("500", "130", False)
+    assert over.read("/customers/C-2")["credit_limit"] == "500"
+    shipped = over.ok("/sales-orders/SO-2/shipments", shipment("20", "SH-1"))
+    assert over.read("/credit/holds", min_position=shipped["position"])["items"] == []
+
+
+def test_a_lowered_limit_holds_the_next_shipment(selling: Api) -> None:
+    order(selling, "SO-1", "20")  # 50.00 against 100: approved, within the limit
+
+    lowered = put_limit(selling, "10", role="manager")
+
+    assert lowered.status_code == 200, lowered.text
+    assert_problem(selling.post("/sales-orders/SO-1/shipments", shipment("20", "SH-1")),
+                   409, "credit-hold")  # fmt: skip
+    limit_zero = put_limit(selling, "0")  # no limit: credit control is off for the account
+    assert limit_zero.status_code == 200, limit_zero.text
+    credit = selling.read("/customers/C-2/credit", min_position=limit_zero.json()["position"])
+    assert (credit["limit"], credit["limit_set"]) == ("0", False)
+
+
+@pytest.mark.parametrize(
+    ("limit", "role", "status", "rule"),
+    [
+        ("500", "sales", 409, "credit-role"),
+        ("-1", "finance", 422, "invalid-input"),
+        ("1.00001", "finance", 422, "invalid-input"),
+        ("abc", "finance", 422, "invalid-input"),
+        ("100", "finance", 409, "credit-limit-unchanged"),
+    ],
+)
+def test_a_bad_credit_limit_change_is_a_problem_and_stores_nothing(
+    selling: Api, limit: str, role: str, status: int, rule: str
+) -> None:
+    head = selling.head()
+
+    assert_problem(put_limit(selling, limit, role), status, rule)
+
+    assert selling.head() == head
+    assert selling.read("/customers/C-2")["credit_limit"] == "100"
+
+
+def test_the_limit_of_an_unknown_customer_or_at_a_stale_version_is_refused(selling: Api) -> None:
+    head = selling.head()
+    unknown = selling.client.put(
+        "/customers/C-404/credit-limit", json={"credit_limit": "5", "reason": "x"},
+        headers=FINANCE,
+    )  # fmt: skip
+    assert_problem(unknown, 404, "not-found")
+    assert_problem(put_limit(selling, "5", **{"If-Match": '"7"'}), 412, "stale-version")
+    assert selling.head() == head
