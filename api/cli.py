@@ -360,3 +360,9 @@ def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
 
 def main() -> None:
     cli()
+
+
+# Registered last: the explain commands use this module's console, fail and runtime.
+from api import explain_cli  # noqa: E402
+
+explain_cli.register(replay_cli, audit_cli)
