@@ -20,6 +20,7 @@ from domain.exceptions import (
     ConcurrencyExhausted,
     DomainError,
     IdempotencyKeyReused,
+    Inconsistency,
     InvalidInput,
     NotFound,
     RuleViolation,
@@ -39,6 +40,7 @@ STATUS = {
     IdempotencyKeyReused: 422,
     ConcurrencyExhausted: 503,
     Unavailable: 503,
+    Inconsistency: 500,
 }
 TITLES = {
     400: "Malformed request",
@@ -49,6 +51,7 @@ TITLES = {
     413: "Request too large",
     415: "Unsupported media type",
     422: "Invalid input",
+    500: "Internal inconsistency",
     503: "Service unavailable",
 }
 

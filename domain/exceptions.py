@@ -78,3 +78,8 @@ class Unavailable(DomainError):
     was stored, retry shortly (503)."""
 
     rule = "unavailable"
+
+
+class Inconsistency(DomainError):
+    """Two records that must agree do not (a read model against the events behind it):
+    a fault of the system, reported with its rule, never shown as an answer."""

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from domain.exceptions import DomainError, InvalidInput, NotFound
+from domain.exceptions import Inconsistency, InvalidInput, NotFound
 from domain.invoices import Invoice, invoice_id
 from domain.sales_orders import SalesOrder, sales_order_id
 from domain.stock_items import stock_item_id
@@ -39,7 +39,7 @@ FIGURES = {
 PAGE = 500
 
 
-class ExplanationMismatch(DomainError):
+class ExplanationMismatch(Inconsistency):
     """The events listed do not add up to the figure the read model gives."""
 
 
@@ -54,9 +54,13 @@ def _about(replayed: ReplayedModel) -> dict[str, Any]:
 def _check(total: Any, figure: Any, what: str) -> None:
     if total != figure:
         raise ExplanationMismatch(
-            f"the events behind {what} give {total}, the read model says {figure}",
+            f"the events behind {what} give {_shown(total)}, the read model says {_shown(figure)}",
             rule="explanation-mismatch",
         )
+
+
+def _shown(value: Any) -> Any:
+    return value.normalize() + 0 if isinstance(value, Decimal) else value
 
 
 # -- inventory ---------------------------------------------------------------------------

@@ -4,9 +4,11 @@ history of tests/audit_history.py, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
+from replay import explain
 from tests.api.conftest import Api, assert_problem
 from tests.audit_history import DAY2, INVOICE, NOW, Marks, build
 from tests.replay_clock import Clock
@@ -87,3 +89,20 @@ def test_bad_input_is_a_problem_and_writes_nothing(api: Api, history: Marks) -> 
     assert_problem(api.get("/audit/trail", from_time="2000-01-01T00:00:00+00:00"), 422,
                    "before-first-event")  # fmt: skip
     assert api.runtime.ledger.head() == head
+
+
+def test_an_explanation_that_does_not_add_up_is_a_500_not_an_answer(
+    api: Api, history: Marks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read model that disagrees with its events (here: the replayed `available` of the
+    item is made one higher) is reported as an inconsistency."""
+    real = explain._inventory_figure
+
+    def one_off(*args: Any, **kwargs: Any) -> Decimal:
+        return real(*args, **kwargs) + 1
+
+    monkeypatch.setattr(explain, "_inventory_figure", one_off)
+
+    problem = assert_problem(api.get("/audit/explain/inventory/SKU-1/WH1"), 500,
+                             "explanation-mismatch")  # fmt: skip
+    assert "give 6, the read model says 7" in problem["detail"]
