@@ -13,6 +13,7 @@ from api.responses import problem
 from api.routes import (
     ar,
     audit,
+    audit_export,
     credit,
     credit_notes,
     customers,
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         products, warehouses, customers, purchase_orders, sales_orders, order_stream,
         production, workflows, sla, receivables, invoices, matching, payments, statements,
         stock, reservations, inventory, notifications, health, credit_notes, write_offs,
-        ar, credit, audit, replay,
+        ar, credit, audit, audit_export, replay,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

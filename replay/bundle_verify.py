@@ -308,7 +308,7 @@ def _step(walk: _Walk, event: dict[str, Any], link: tuple[int, bytes], line: int
                       position)  # fmt: skip
     if link[0] != position:
         raise Finding(
-            "removed" if link[0] < position else "inserted",
+            "misplaced",
             f"chain.jsonl line {line} links position {link[0]}, events.jsonl line {line}"
             f" holds position {position} (an event was removed, inserted or moved)",
             min(link[0], position),
@@ -336,7 +336,7 @@ def _settle_suspect(walk: _Walk, next_links: bool) -> None:
     line, position = walk.suspect
     if next_links:
         raise Finding("changed", f"events.jsonl line {line} does not give chain.jsonl's hash"
-                      " (the event was altered)", position)  # fmt: skip
+                      " (the event was altered, or one before it removed)", position)  # fmt: skip
     raise Finding("chain-altered", f"chain.jsonl line {line} is not the hash of its event"
                   " (the chain line was altered)", position)  # fmt: skip
 
