@@ -63,13 +63,18 @@ def verify_export(bundle: Path, public_key: Path | None, against_log: bool) -> N
             result = verify_bundle(bundle, key, on_line=advance)
     except Finding as finding:
         fail(f"{bundle}: {finding.line()}")
+    held = _against_log(bundle, result.last_position) if against_log else None
     console.print(f"bundle verifies: {result.line()}", highlight=False, soft_wrap=True)
-    if against_log:
-        _against_log(bundle, result.last_position)
+    if held is not None:
+        console.print(
+            f"the live log holds the bundle's {held[0]} events as its prefix (log head {held[1]})",
+            highlight=False,
+        )
 
 
 @refusing
-def _against_log(bundle: Path, last_position: int) -> None:
+def _against_log(bundle: Path, last_position: int) -> tuple[int, int]:
+    """(events compared, live log head), or exit 1 at the first departure."""
     with runtime() as opened:
         prefetch = opened.store.dialect == "postgres"
         try:
@@ -79,11 +84,7 @@ def _against_log(bundle: Path, last_position: int) -> None:
                 )
         except Finding as finding:
             fail(f"the live log departs from the bundle: {finding.line()}")
-        head = opened.ledger.head()
-    console.print(
-        f"the live log holds the bundle's {compared} events as its prefix (log head {head})",
-        highlight=False,
-    )
+        return compared, opened.ledger.head()
 
 
 @contextmanager
