@@ -13,6 +13,7 @@ from api.responses import problem
 from api.routes import (
     ar,
     audit,
+    audit_export,
     audit_trail,
     credit,
     credit_notes,
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         products, warehouses, customers, purchase_orders, sales_orders, order_stream,
         production, workflows, sla, receivables, invoices, matching, payments, statements,
         stock, reservations, inventory, notifications, health, credit_notes, write_offs,
-        ar, credit, audit, replay, audit_trail,
+        ar, credit, audit, audit_export, replay, audit_trail,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

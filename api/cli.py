@@ -310,6 +310,39 @@ def audit_verify_checkpoint(
     verify_checkpoint(file, public_key)
 
 
+@audit_cli.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Argument(help="The bundle to write (a new folder or .zip)")],
+    to_position: Annotated[int | None, typer.Option(help="Up to this log position")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="Up to this recorded time, ISO with offset")
+    ] = None,
+    key: Annotated[Path | None, typer.Option(help="PEM private key to sign the head with")] = None,
+    format: Annotated[str, typer.Option(help="dir or zip")] = "dir",
+) -> None:
+    """Write an audit bundle (events, chain, checkpoint, README, verifier) that verifies
+    without the database; the log is verified first, and nothing is written if refused."""
+    from api.export_cli import export
+
+    export(out, to_position, at, key, format)
+
+
+@audit_cli.command("verify-export")
+def audit_verify_export(
+    bundle: Annotated[Path, typer.Argument(help="The bundle folder or .zip")],
+    public_key: Annotated[
+        Path | None, typer.Option(help="PEM public key you trust (default: the bundle's)")
+    ] = None,
+    against_log: Annotated[
+        bool, typer.Option(help="Also require the bundle's chain to be a prefix of the live log")
+    ] = False,
+) -> None:
+    """Check a bundle as its own verify_bundle.py does; exit 1 with the first finding."""
+    from api.export_cli import verify_export
+
+    verify_export(bundle, public_key, against_log)
+
+
 @audit_cli.command("check-projections")
 def audit_check_projections(
     only: Annotated[

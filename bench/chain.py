@@ -1,4 +1,5 @@
-"""The hash chain over a log of 100,000+ events: linking (the follower) and verifying.
+"""The hash chain over a log of 100,000+ events: linking (the follower), verifying, and
+exporting the log as an audit bundle and verifying that bundle.
 
     python -m bench.chain                         # SQLite and PostgreSQL, 100,000 events
     python -m bench.chain --stores sqlite --events 1000000
@@ -13,16 +14,21 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
+import tempfile
 import time
 import tracemalloc
 from dataclasses import dataclass
+from pathlib import Path
 
-from api.runtime import open_runtime
+from api.runtime import Runtime, open_runtime
 from api.settings import Settings
 from bench.projection import generate_log
 from bench.stores import StoreFactory, postgres_problem
 from replay import audit
+from replay.bundle_verify import verify_bundle
 from replay.chain_follower import ChainProjection
+from replay.export import export_bundle
+from replay.moments import at_position
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SKUS = 1_000
@@ -35,6 +41,8 @@ class ChainRates:
     verify: float  # events/s `audit verify` recomputes and compares
     verify_peak_mb: float  # Python allocations at their peak during a verification
     rss_mb: float  # the process's peak resident size
+    export: float  # events/s `audit export` verifies and writes into a bundle folder
+    verify_export: float  # events/s the bundle verifier (verify_bundle.py) checks a bundle
 
 
 def measure_chain(settings: Settings, events: int, repeats: int = 3) -> ChainRates:
@@ -55,22 +63,37 @@ def measure_chain(settings: Settings, events: int, repeats: int = 3) -> ChainRat
         audit.verify_log(runtime.ledger, runtime.store)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
+        export, verify_export = measure_export(runtime, head)
     finally:
         runtime.close()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return ChainRates(head, link, sorted(rates)[len(rates) // 2], peak / 2**20, rss)
+    median = sorted(rates)[len(rates) // 2]
+    return ChainRates(head, link, median, peak / 2**20, rss, export, verify_export)
+
+
+def measure_export(runtime: Runtime, head: int) -> tuple[float, float]:
+    """One unsigned export of the whole log into a temporary folder, then its verification."""
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as folder:
+        out = Path(folder) / "bundle"
+        started = time.perf_counter()
+        done = export_bundle(runtime.ledger, runtime.store, out, at_position(runtime.ledger, head))
+        export = done.events / (time.perf_counter() - started)
+        started = time.perf_counter()
+        checked = verify_bundle(out)
+        verify = checked.events / (time.perf_counter() - started)
+    return export, verify
 
 
 def chain_table(results: dict[str, ChainRates]) -> str:
     lines = [
         "| store | events | link events/s | verify events/s (target ≥ 100,000) |"
-        " verify peak MB | process peak RSS MB |",
-        "|---|---:|---:|---:|---:|---:|",
+        " verify peak MB | process peak RSS MB | export events/s | verify-export events/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, r in results.items():
         lines.append(
             f"| {label} | {r.events:,} | {r.link:,.0f} | {r.verify:,.0f} |"
-            f" {r.verify_peak_mb:.1f} | {r.rss_mb:.0f} |"
+            f" {r.verify_peak_mb:.1f} | {r.rss_mb:.0f} | {r.export:,.0f} | {r.verify_export:,.0f} |"
         )
     return "\n".join(lines)
 
