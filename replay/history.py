@@ -97,6 +97,13 @@ def business_key(domain_event: Any) -> str | None:
     return None
 
 
+def creation_key(app: Any, aggregate_id: UUID) -> str | None:
+    """The business key the aggregate's first event names (one indexed read of the
+    aggregate's own sequence), for entries whose creation lies outside the range read."""
+    first = app.recorder.select_events(aggregate_id, lte=1, limit=1)
+    return business_key(app.mapper.to_domain_event(first[0])) if first else None
+
+
 @dataclass(frozen=True)
 class Entry:
     """One stored event as history."""

@@ -20,7 +20,14 @@ from typing import Any
 from uuid import UUID
 
 from domain.exceptions import InvalidInput, NotFound
-from replay.history import Entry, aggregate_classes, entry, event_types, notifications
+from replay.history import (
+    Entry,
+    aggregate_classes,
+    creation_key,
+    entry,
+    event_types,
+    notifications,
+)
 from replay.moments import at_position, at_time, head
 
 MAX_LIMIT = 1000
@@ -168,7 +175,7 @@ def entries(app: Any, trail: TrailFilter, *, after: int = 0) -> Iterator[Entry]:
     """Every entry the filter keeps after position `after`, streamed page by page."""
     if trail.nothing:
         return
-    keys: dict[UUID, str] = {}
+    keys: dict[UUID, str | None] = {}
     for notification in notifications(app, max(trail.start, after + 1), trail.stop, trail.topics):
         if (
             trail.aggregate_ids is not None
@@ -176,15 +183,13 @@ def entries(app: Any, trail: TrailFilter, *, after: int = 0) -> Iterator[Entry]:
         ):
             continue
         found = entry(notification.id, app.mapper.to_domain_event(notification))
-        key = (
-            found.business_key
-            or keys.get(found.aggregate_id)
-            or (trail.key if trail.aggregate_ids is not None else None)
-        )
         if found.business_key is not None:
             keys.setdefault(found.aggregate_id, found.business_key)
-        if trail.keeps(found):
-            yield replace(found, business_key=key)
+        if not trail.keeps(found):
+            continue
+        if found.aggregate_id not in keys:  # created before the range: ask its first event
+            keys[found.aggregate_id] = creation_key(app, found.aggregate_id)
+        yield replace(found, business_key=found.business_key or keys[found.aggregate_id])
 
 
 def page(app: Any, trail: TrailFilter, *, after: int = 0, limit: int = 100) -> dict[str, Any]:

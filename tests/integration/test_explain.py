@@ -267,3 +267,16 @@ def test_bad_input_is_refused_and_unknown_things_are_not_found(
     with pytest.raises(NotFound, match="the log has no anything known as 'SO-404'"):
         trail.resolve_filter(ledger, now=NOW, aggregate="SO-404")
     assert ledger.head() == head  # nothing written
+
+
+def test_trail_entries_name_their_aggregate_even_when_its_creation_is_outside_the_range(
+    runtime: Runtime, history: Marks
+) -> None:
+    found = trail.resolve_filter(runtime.ledger, now=NOW, types=["SalesOrder.Shipped"])
+    from_shipment = trail.resolve_filter(
+        runtime.ledger, now=NOW, from_position=history.received + 1, aggregate="SKU-1@WH1"
+    )
+
+    [shipped] = trail.entries(runtime.ledger, found)
+    assert (shipped.event_type, shipped.business_key) == ("SalesOrder.Shipped", "SO-1")
+    assert {e.business_key for e in trail.entries(runtime.ledger, from_shipment)} == {"SKU-1@WH1"}
