@@ -29,11 +29,14 @@ cli.add_typer(projections_cli, name="projections")
 finance_cli = typer.Typer(help="Receivables, payments and bank statements.", no_args_is_help=True)
 cli.add_typer(finance_cli, name="finance")
 audit_cli = typer.Typer(
-    help="Verify the log's hash chain; sign and check checkpoints.", no_args_is_help=True
+    help="Trust the log: the hash chain, signed checkpoints, the audit trail, export bundles"
+    " and read models checked against a replay.",
+    no_args_is_help=True,
 )
 cli.add_typer(audit_cli, name="audit")
 replay_cli = typer.Typer(
-    help="Read models and aggregates as of a past moment.", no_args_is_help=True
+    help="The past: read models and aggregates as of a moment, explained and compared.",
+    no_args_is_help=True,
 )
 cli.add_typer(replay_cli, name="replay")
 console = Console()

@@ -54,8 +54,9 @@ def load_demo(
         if progress:
             progress(issued)
         return Meta(
-            actor=actor, correlation_id=f"demo-{issued}", command=command, at=now, role=role
-        )
+            actor=actor, correlation_id=f"demo-{issued}", command=command, at=now,
+            role=role or ROLES.get(actor.split(".")[0]),
+        )  # fmt: skip
 
     def day(offset: int) -> datetime:
         return now - timedelta(days=offset, hours=rng.randint(0, 8))
@@ -221,6 +222,12 @@ CUSTOMERS = [
     ("C-ELBE", "Elbe Anlagenbau GmbH", "north"), ("C-FJORD", "Fjord Energy ASA", "north"),
     ("C-GARDA", "Garda Valves S.r.l.", "south"), ("C-HANSA", "Hansa Logistics KG", "north"),
 ]  # fmt: skip
+# The role each demo person acts in (their actor name's first part), stamped on their events.
+ROLES = {
+    "sales": "sales", "director": "sales_director", "warehouse": "warehouse",
+    "production": "production", "planner": "production", "qc": "production",
+    "buyer": "production", "finance": "finance", "manager": "manager",
+}  # fmt: skip
 SALESPEOPLE = ["sales.maria", "sales.omar", "sales.lena"]
 
 
