@@ -55,6 +55,8 @@ class BufferedLedger(Ledger):
     would read from the store, which does not yet hold what is buffered.
     """
 
+    name = Ledger.name  # the same tables as the ledger's (the library names them by class)
+
     def __init__(self, env: dict[str, str]) -> None:
         super().__init__({**env, "AGGREGATE_CACHE_MAXSIZE": str(CACHE)})
         self._buffer = ProcessingEvent[Any]()
