@@ -2,6 +2,7 @@
 
     python -m bench.rebuild                           # 1,000,000 events, SQLite and PostgreSQL
     python -m bench.rebuild --events 50000 --stores sqlite
+    python -m bench.rebuild --log var/mixed-1m.db     # record once, reuse in later runs
 
 The log is recorded once by the ledger's commands (`bench/mixed_log.py`) into SQLite and
 copied event for event into PostgreSQL, so both stores rebuild the same history. Each
@@ -10,8 +11,8 @@ size (`ru_maxrss`) is that of the rebuild or the verify alone, not of the genera
 
 - **rebuild**: `ProjectionRunner.rebuild_all()`, what `orderledger projections rebuild`
   runs — every read model into shadow tables from position 0 in one pass, then switched;
-- **verify**: `audit verify` recomputing the hash chain the rebuild linked, then once more
-  under tracemalloc (not timed) for the peak of Python allocations.
+- **verify**: `audit verify` recomputing the hash chain the rebuild linked, then (logs up to
+  200,000 events) once more under tracemalloc, not timed, for the peak of Python allocations.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REBUILD_TARGET = 50_000  # log events/s on PostgreSQL
 VERIFY_TARGET = 100_000
 MEMORY_LIMIT_MB = 500
+TRACED_UP_TO = 200_000  # events: a longer log's verify is not repeated under tracemalloc
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,8 @@ def child(what: str, settings: Settings) -> Run:
         if not result.ok or result.verified != head:
             raise RuntimeError(f"the bench log did not verify: {result}")
         peak = _peak_mb()
+        if head > TRACED_UP_TO:  # tracemalloc slows a verify several times over
+            return Run(head, seconds, peak, start_rss)
         tracemalloc.start()
         audit.verify_log(runtime.ledger, runtime.store)
         traced = tracemalloc.get_traced_memory()[1] / 2**20
@@ -144,15 +148,22 @@ def child(what: str, settings: Settings) -> Run:
         runtime.close()
 
 
-def measure(kinds: list[str], events: int, postgres_url: str) -> dict[str, RebuildRates]:
-    """The log generated once (SQLite), copied to PostgreSQL, both measured."""
+def measure(
+    kinds: list[str], events: int, postgres_url: str, log: Path | None = None
+) -> dict[str, RebuildRates]:
+    """The log generated once (SQLite), copied to PostgreSQL, both measured. With `log`, a
+    SQLite file recorded by an earlier run is reused (and a new one kept there)."""
     results: dict[str, RebuildRates] = {}
     with StoreFactory("sqlite", postgres_url) as sqlite:
-        source = sqlite.settings("mixed")
+        source = Settings(database_url=f"sqlite:///{log}") if log else sqlite.settings("mixed")
         started = time.perf_counter()
-        print(f"recording a mixed log of ~{events:,} events", file=sys.stderr, flush=True)
-        head = generate_mixed_log(source, events)
+        if log is None or not log.exists():
+            print(f"recording a mixed log of ~{events:,} events", file=sys.stderr, flush=True)
+            generate_mixed_log(source, events)
         generated = time.perf_counter() - started
+        reader = Ledger(source.eventsourcing_env())
+        head = reader.head()
+        reader.close()
         for kind in kinds:
             if kind == "postgres" and (problem := postgres_problem(postgres_url)):
                 print(f"skipping PostgreSQL: {problem}", file=sys.stderr)
@@ -178,9 +189,13 @@ def rebuild_table(results: dict[str, RebuildRates]) -> str:
         b, v = r.rebuild, r.verify
         lines.append(
             f"| {label} | {r.events:,} | {b.rate:,.0f} | {b.seconds:.1f} | {b.rss_mb:.0f}"
-            f" | {v.rate:,.0f} | {v.seconds:.1f} | {v.rss_mb:.0f} | {v.traced_mb or 0:.1f} |"
+            f" | {v.rate:,.0f} | {v.seconds:.1f} | {v.rss_mb:.0f} | {_traced(v)} |"
         )
     return "\n".join(lines)
+
+
+def _traced(run: Run) -> str:
+    return "—" if run.traced_mb is None else f"{run.traced_mb:.1f}"
 
 
 def rebuild_verdicts(results: dict[str, RebuildRates]) -> list[str]:
@@ -209,13 +224,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stores", nargs="+", default=["sqlite", "postgres"])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    parser.add_argument("--log", type=Path, help="SQLite file of the mixed log: reused, or kept")
     parser.add_argument("--child", nargs=2, metavar=("WHAT", "SETTINGS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         what, settings = args.child
         print(json.dumps(asdict(child(what, Settings.model_validate_json(settings)))))
         return 0
-    results = measure(args.stores, args.events, args.postgres_url)
+    results = measure(args.stores, args.events, args.postgres_url, args.log)
     generated = next(iter(results.values())).generate_seconds if results else 0.0
     print(f"log recorded by command in {generated:.0f} s")
     print(rebuild_table(results))
