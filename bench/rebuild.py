@@ -7,7 +7,7 @@
 The log is recorded once by the ledger's commands (`bench/mixed_log.py`) into SQLite and
 copied event for event into PostgreSQL, so both stores rebuild the same history. Each
 measurement runs in a fresh Python process (the store already filled), so its peak resident
-size (`ru_maxrss`) is that of the rebuild or the verify alone, not of the generation:
+size (`VmHWM`) is that of the rebuild or the verify alone, not of the generation:
 
 - **rebuild**: `ProjectionRunner.rebuild_all()`, what `orderledger projections rebuild`
   runs — every read model into shadow tables from position 0 in one pass, then switched;
@@ -111,15 +111,21 @@ def _child(what: str, settings: Settings) -> Run:
     return Run(**json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def _rss_mb() -> float:
+def _status_mb(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
 
 
+def _rss_mb() -> float:
+    return _status_mb("VmRSS")
+
+
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """This process's own high-water mark. Not `ru_maxrss`: Linux carries the parent's peak
+    over a fork into the child's, so a child of the generating process would report that."""
+    return _status_mb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child(what: str, settings: Settings) -> Run:
