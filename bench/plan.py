@@ -35,6 +35,7 @@ class Plan:
     chain_events: int = 100_000  # the log the hash chain is linked and verified over
     asof_events: int = 100_000  # the log inventory is replayed over, as of past positions
     asof_repeats: int = 3
+    rebuild_events: int = 1_000_000  # the mixed log every read model is rebuilt from
 
 
 FULL = Plan(
@@ -82,6 +83,7 @@ QUICK = Plan(
     ageing_repeats=3,
     chain_events=5_000,
     asof_events=5_000,
+    rebuild_events=5_000,
 )
 
 

@@ -137,12 +137,15 @@ class CreditExposureProjection(Projection):
         would add its text columns as floating point)."""
         table = self.t("credit_balances")
         found: dict[tuple[str, str], list[Decimal]] = {}
-        for customer in sorted({customer for customer, _ in shifts}):
+        customers = sorted({customer for customer, _ in shifts})
+        for start in range(0, len(customers), 500):  # one query per 500, not per customer
+            chunk = customers[start : start + 500]
             rows = cur.execute(
-                f"SELECT currency, pending_invoice, open_orders FROM {table} WHERE customer = ?",
-                (customer,),
+                f"SELECT customer, currency, pending_invoice, open_orders FROM {table}"
+                f" WHERE customer IN ({','.join('?' * len(chunk))})",
+                chunk,
             ).fetchall()
-            for currency, pending, open_orders in rows:
+            for customer, currency, pending, open_orders in rows:
                 found[(customer, str(currency))] = [Decimal(pending), Decimal(open_orders)]
         rows = []
         for key, (pending, open_orders) in sorted(shifts.items()):

@@ -27,7 +27,6 @@ TRACKING_DDL = (
     "CREATE TABLE IF NOT EXISTS projection_tracking ("
     " name TEXT PRIMARY KEY, position {bigint} NOT NULL, updated_at {ts})"
 )
-SHADOW = "__shadow"
 
 
 @dataclass(frozen=True)
@@ -86,10 +85,10 @@ class ProjectionRunner:
             cur.ddl(TRACKING_DDL)
             for name, projection in self.projections.items():
                 projection.create_tables(cur)
-                self._ensure_tracking_row(cur, name)
+                self.ensure_tracking_row(cur, name)
 
     @staticmethod
-    def _ensure_tracking_row(cur: Cursor, name: str) -> None:
+    def ensure_tracking_row(cur: Cursor, name: str) -> None:
         """A row to lock from the very first page: FOR UPDATE on no row would lock nothing."""
         cur.execute(
             "INSERT INTO projection_tracking (name, position, updated_at) VALUES (?, 0, NULL)"
@@ -117,54 +116,71 @@ class ProjectionRunner:
     def catch_up(
         self, name: str, *, until: int | None = None, on_page: Callable[[int], None] | None = None
     ) -> int:
-        """Process pages until the projection reaches `until` (default: the head).
+        """Process pages until the projection reaches `until` (default: the head); return
+        how many of its events it folded.
 
-        On PostgreSQL the next page is selected on a helper thread while this one is decoded
-        and written, so waiting for the log overlaps with work here (decoding stays on this
-        thread: two threads decoding and folding would only contend for the GIL). On SQLite
-        the select is in-process work too, so pages are simply read in turn.
+        Only the projection's own topics are selected (a raw projection reads everything), so
+        a page ends at its last notification when it is full, and at `until` when it comes
+        back short: nothing of this projection's lies between, and the position still moves
+        on exactly. On PostgreSQL the next page is selected on a helper thread while this one
+        is decoded and written (decoding stays on this thread: two threads decoding and
+        folding would only contend for the GIL). On SQLite the select is in-process work too,
+        so pages are simply read in turn.
         """
         projection = self.projections[name]
         target = self.head() if until is None else until
+        topics = read_topics([projection])
         processed = 0
         position = self.position(name)
-        pending = self._fetch(position, target)
+        pending = self.fetch(position, target, topics)
         while position < target:
-            page = self._decode(projection, pending.result())
-            if page is None:
-                return processed
+            page = self._page(projection, pending.result(), target)
             if page.last < target:
-                pending = self._fetch(page.last, target)
+                pending = self.fetch(page.last, target, topics)
             if self._apply_page(projection, name, position, page):
-                processed += page.size
+                processed += len(page.events)
                 position = page.last
             else:  # another runner advanced this projection: continue from where it is
                 position = self.position(name)
-                pending = self._fetch(position, target)
+                pending = self.fetch(position, target, topics)
             if on_page:
                 on_page(position)
         return processed
 
-    def _fetch(self, position: int, stop: int) -> Future[Sequence[Notification]]:
+    def fetch(
+        self, position: int, stop: int, topics: Sequence[str]
+    ) -> Future[Sequence[Notification]]:
         if self.prefetch:
-            return self._reader.submit(self._select, position, stop)
+            return self._reader.submit(self.select, position, stop, topics)
         done: Future[Sequence[Notification]] = Future()
-        done.set_result(self._select(position, stop))
+        done.set_result(self.select(position, stop, topics))
         return done
 
-    def _select(self, position: int, stop: int) -> Sequence[Notification]:
+    def select(self, position: int, stop: int, topics: Sequence[str]) -> Sequence[Notification]:
+        """The next page after `position`, up to `stop`, of these topics (all when empty)."""
+        if position >= stop:
+            return []
         return self.app.recorder.select_notifications(
-            start=position + 1, limit=self.page_size, stop=stop
+            start=position + 1, limit=self.page_size, stop=stop, topics=topics
         )
 
-    def _decode(self, projection: Projection, notifications: Sequence[Notification]) -> Page | None:
-        if not notifications:
-            return None
+    def page_end(self, notifications: Sequence[Notification], stop: int) -> int:
+        """Where a page read up to `stop` ends: a full page at its last notification (more
+        may follow), a short one at `stop` (everything up to it was read)."""
+        if len(notifications) < self.page_size:
+            return stop
+        return notifications[-1].id
+
+    def _page(
+        self, projection: Projection, notifications: Sequence[Notification], stop: int
+    ) -> Page:
         return Page(
-            self._events(projection, notifications), notifications[-1].id, len(notifications)
+            self.events_for(projection, notifications),
+            self.page_end(notifications, stop),
+            len(notifications),
         )
 
-    def _events(
+    def events_for(
         self, projection: Projection, notifications: Sequence[Notification]
     ) -> list[PositionedEvent]:
         if projection.raw:
@@ -175,10 +191,10 @@ class ProjectionRunner:
 
     def _apply_page(self, projection: Projection, name: str, position: int, page: Page) -> bool:
         with self.store.transaction() as cur:
-            if self._locked_position(cur, name) != position:
+            if self.locked_position(cur, name) != position:
                 return False
             projection.apply(cur, page.events)
-            self._record_position(cur, name, page.last)
+            self.record_position(cur, name, page.last)
         self._announce(name, page.last)
         return True
 
@@ -191,7 +207,7 @@ class ProjectionRunner:
             except Exception:  # the page is committed: a listener's fault must not undo that
                 log.exception("progress listener failed after %s reached %s", name, position)
 
-    def _locked_position(self, cur: Cursor, name: str) -> int:
+    def locked_position(self, cur: Cursor, name: str) -> int:
         sql = (
             "SELECT position FROM projection_tracking WHERE name = ?"
             + self.store.lock_tracking_sql()
@@ -200,7 +216,7 @@ class ProjectionRunner:
         return int(found[0]) if found else 0
 
     @staticmethod
-    def _record_position(cur: Cursor, name: str, position: int) -> None:
+    def record_position(cur: Cursor, name: str, position: int) -> None:
         cur.execute(
             "INSERT INTO projection_tracking (name, position, updated_at) VALUES (?, ?, ?)"
             " ON CONFLICT (name) DO UPDATE SET position = excluded.position,"
@@ -276,44 +292,29 @@ class ProjectionRunner:
     # -- rebuild -------------------------------------------------------------------------------
 
     def rebuild(self, name: str, on_page: Callable[[int], None] | None = None) -> int:
-        """Rebuild from position 0 into shadow tables, then switch over in one transaction.
+        """Rebuild one projection from position 0 into shadow tables, then switch over."""
+        from projections.rebuild import rebuild
 
-        The live tables keep serving until the switch; the switch applies whatever the live
-        projection processed meanwhile, so nothing is lost between the two.
-        """
-        live = self.projections[name]
-        shadow = live.with_suffix(SHADOW)
-        shadow_name = name + SHADOW
-        with self.store.transaction() as cur:
-            shadow.drop_tables(cur)
-            shadow.create_tables(cur)
-            cur.execute("DELETE FROM projection_tracking WHERE name = ?", (shadow_name,))
-            self._ensure_tracking_row(cur, shadow_name)
-        helper = ProjectionRunner(self.app, self.store, [], page_size=self.page_size)
-        helper.projections = {shadow_name: shadow}
-        try:
-            processed = helper.catch_up(shadow_name, on_page=on_page)
-        finally:
-            helper.stop()
-        with self.store.transaction() as cur:
-            live_position = self._locked_position(cur, name)
-            position = self._locked_position(cur, shadow_name)
-            if live_position > position:
-                notes = self.app.recorder.select_notifications(
-                    start=position + 1, limit=live_position - position, stop=live_position
-                )
-                shadow.apply(cur, self._events(shadow, notes))
-                position = live_position
-            live.drop_tables(cur)
-            shadow.rename_tables(cur, live.suffix)
-            cur.execute("DELETE FROM projection_tracking WHERE name = ?", (shadow_name,))
-            cur.execute(
-                "UPDATE projection_tracking SET position = ?, updated_at = ? WHERE name = ?",
-                (position, _now(), name),
-            )
-            if cur.rowcount == 0 and position > 0:
-                self._record_position(cur, name, position)
-        return processed
+        return rebuild(self, [name], on_page=on_page)[name]
+
+    def rebuild_all(
+        self, names: Sequence[str] | None = None, on_page: Callable[[int], None] | None = None
+    ) -> dict[str, int]:
+        """Rebuild several projections (default: all) in one pass over the log."""
+        from projections.rebuild import rebuild
+
+        return rebuild(self, list(names or self.projections), on_page=on_page)
+
+
+def read_topics(projections: Iterable[Projection]) -> list[str]:
+    """The topics to select for these projections: theirs, or every one (an empty list)
+    when one of them is raw and reads the whole log."""
+    found: set[str] = set()
+    for projection in projections:
+        if projection.raw or not projection.topics:
+            return []
+        found |= projection.topics
+    return sorted(found)
 
 
 def _now() -> Any:

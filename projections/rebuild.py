@@ -1,0 +1,133 @@
+"""Rebuilding read models from position 0: shadow tables filled in one pass, then switched.
+
+Each projection gets shadow tables (`<table>__shadow`) and a shadow tracking row; the live
+tables keep serving meanwhile. One pass over the log fills every shadow: each page is
+selected once (the union of the projections' topics, or everything when the hash chain is
+among them), each event decoded once, and every projection handed its own events in one
+transaction that advances every shadow position. Rebuilding the projections one after the
+other instead would select and decode the whole log once per projection.
+
+The switch is per projection, in one transaction: whatever the live projection processed
+while the shadow filled is applied to the shadow too, the live tables are dropped and the
+shadow ones renamed, and the live tracking row takes the shadow's position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from eventsourcing.persistence import Notification
+
+from projections.base import PositionedEvent, Projection
+from projections.runner import ProjectionRunner, read_topics
+
+SHADOW = "__shadow"
+
+
+def rebuild(
+    runner: ProjectionRunner,
+    names: Sequence[str],
+    *,
+    on_page: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Rebuild `names` from position 0 and switch each over; events folded per name."""
+    unknown = [name for name in names if name not in runner.projections]
+    if unknown:
+        raise KeyError(f"unknown projection {unknown[0]!r}")
+    shadows = {name + SHADOW: runner.projections[name].with_suffix(SHADOW) for name in names}
+    _prepare(runner, shadows)
+    folded = fill(runner, shadows, until=runner.head(), on_page=on_page)
+    for name in names:
+        _switch(runner, name, shadows[name + SHADOW])
+    return {name: folded[name + SHADOW] for name in names}
+
+
+def _prepare(runner: ProjectionRunner, shadows: dict[str, Projection]) -> None:
+    with runner.store.transaction() as cur:
+        for shadow_name, shadow in shadows.items():
+            shadow.drop_tables(cur)
+            shadow.create_tables(cur)
+            cur.execute("DELETE FROM projection_tracking WHERE name = ?", (shadow_name,))
+            runner.ensure_tracking_row(cur, shadow_name)
+
+
+def fill(
+    runner: ProjectionRunner,
+    projections: dict[str, Projection],
+    *,
+    until: int,
+    on_page: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Fold the log up to `until` into projections that all start at position 0, reading
+    and decoding each page once; events folded per projection."""
+    topics = read_topics(projections.values())
+    folded = dict.fromkeys(projections, 0)
+    position = 0
+    pending = runner.fetch(position, until, topics)
+    while position < until:
+        notifications = pending.result()
+        last = runner.page_end(notifications, until)
+        if last < until:
+            pending = runner.fetch(last, until, topics)
+        handed = _hand_out(runner, projections, notifications)
+        with runner.store.transaction() as cur:
+            for name, projection in projections.items():
+                if runner.locked_position(cur, name) != position:
+                    raise RuntimeError(f"{name} was moved by someone else during its rebuild")
+                projection.apply(cur, handed[name])
+                runner.record_position(cur, name, last)
+                folded[name] += len(handed[name])
+        position = last
+        if on_page:
+            on_page(position)
+    return folded
+
+
+def _hand_out(
+    runner: ProjectionRunner,
+    projections: dict[str, Projection],
+    notifications: Sequence[Notification],
+) -> dict[str, list[PositionedEvent]]:
+    """Each projection's events of the page, every notification decoded at most once."""
+    wanted = frozenset().union(*(p.topics for p in projections.values() if not p.raw))
+    decode = runner.app.mapper.to_domain_event
+    decoded = [(n, decode(n)) for n in notifications if n.topic in wanted]
+    handed: dict[str, list[PositionedEvent]] = {}
+    for name, projection in projections.items():
+        if projection.raw:
+            handed[name] = [(n.id, n) for n in notifications]
+        else:
+            topics = projection.topics
+            handed[name] = [(n.id, event) for n, event in decoded if n.topic in topics]
+    return handed
+
+
+def _switch(runner: ProjectionRunner, name: str, shadow: Projection) -> None:
+    live = runner.projections[name]
+    shadow_name = name + SHADOW
+    with runner.store.transaction() as cur:
+        live_position = runner.locked_position(cur, name)
+        position = runner.locked_position(cur, shadow_name)
+        if live_position > position:
+            notes = runner.app.recorder.select_notifications(
+                start=position + 1,
+                limit=live_position - position,
+                stop=live_position,
+                topics=_topics(shadow),
+            )
+            shadow.apply(cur, runner.events_for(shadow, notes))
+            position = live_position
+        live.drop_tables(cur)
+        shadow.rename_tables(cur, live.suffix)
+        cur.execute("DELETE FROM projection_tracking WHERE name = ?", (shadow_name,))
+        cur.execute(
+            "UPDATE projection_tracking SET position = ?, updated_at = ? WHERE name = ?",
+            (position, datetime.now(UTC), name),
+        )
+        if cur.rowcount == 0 and position > 0:
+            runner.record_position(cur, name, position)
+
+
+def _topics(projection: Projection) -> list[str]:
+    return [] if projection.raw else sorted(projection.topics)
