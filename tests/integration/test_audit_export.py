@@ -281,6 +281,19 @@ def test_each_corruption_is_found_where_it_is_by_both_verifiers(
     assert (code, output) == (1, f"FAIL: {found}")
 
 
+def test_every_line_as_exported_takes_the_verifier_s_quick_path(
+    signed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The exporter's layout and the verifier's quick path are one format: were they to
+    drift apart, bundles would still verify, only several times slower."""
+
+    def full_step(*args: object) -> None:
+        raise AssertionError(f"line {args[-1]} left the quick path")
+
+    monkeypatch.setattr(bundle_verify, "_full_step", full_step)
+    assert verify_bundle(signed).events == len(lines(signed, "events.jsonl"))
+
+
 def test_lines_laid_out_otherwise_but_saying_the_same_verify(signed: Path) -> None:
     """The verifier's quick path takes lines as exported; any other layout is parsed in full
     and holds if it says the same (only the manifest's hash of the file must follow it)."""

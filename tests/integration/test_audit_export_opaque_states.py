@@ -15,7 +15,7 @@ from eventsourcing.cryptography import AESCipher
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
 from domain.exceptions import InvalidInput
-from replay import checkpoints
+from replay import bundle_verify, checkpoints
 from replay.bundle_verify import verify_bundle
 from replay.chain_follower import ChainProjection
 from tests.integration import tampering
@@ -69,6 +69,9 @@ def test_states_that_are_not_json_export_and_verify_clean_without_data(
         event = opaque.ledger.mapper.to_domain_event(n)  # recorded_at: decoded with the key
         assert line["recorded_at"] == event.timestamp.isoformat()
     assert verify_bundle(done.path).events == head
+    with pytest.MonkeyPatch.context() as patch:  # lines without data take the quick path too
+        patch.setattr(bundle_verify, "_full_step", lambda *args: pytest.fail(f"{args[-1]}"))
+        assert verify_bundle(done.path).events == head
     code, output = standalone(done.path)
     assert code == 0, output
     assert output.startswith(f"OK: {head} events")
