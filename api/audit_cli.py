@@ -7,37 +7,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.cli import console, fail, runtime
-from api.runtime import Runtime
-from domain.exceptions import DomainError
+from api.cli_support import link_the_log, position_bar, read_given, refusing
 from replay import audit, checkpoints
-from replay.chain_follower import ChainProjection
 from replay.verify import Verification
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def refusing(command: Callable[P, R]) -> Callable[P, R]:
-    """A refused key or checkpoint is one line and exit 1, wherever it is found."""
-
-    @wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except DomainError as error:
-            fail(error.message)
-
-    return run
 
 
 @refusing
@@ -45,15 +23,15 @@ def verify(from_checkpoint: Path | None, public_key: Path | None) -> None:
     if (from_checkpoint is None) != (public_key is None):
         fail("--from-checkpoint and --public-key go together")
     with runtime() as opened:
-        _link_the_log(opened)
+        link_the_log(opened)
         if from_checkpoint is not None and public_key is not None:
             checkpoint, key = _checkpoint(from_checkpoint), _public_key(public_key)
-            with _bar("verifying", opened) as advance:
+            with position_bar("verifying", opened) as advance:
                 result = audit.verify_checkpoint(
                     opened.ledger, opened.store, checkpoint, key, advance, whole_log=True
                 )
         else:
-            with _bar("verifying", opened) as advance:
+            with position_bar("verifying", opened) as advance:
                 result = audit.verify_log(opened.ledger, opened.store, advance)
     _report(result)
 
@@ -73,10 +51,10 @@ def keygen(private: Path, public: Path) -> None:
 def sign_checkpoint(key_file: Path, out: Path | None) -> None:
     if out is not None and out.exists():
         fail(f"{out} exists; checkpoints are never overwritten")
-    key = checkpoints.load_private_key(_read(key_file))
+    key = checkpoints.load_private_key(read_given(key_file))
     with runtime() as opened:
-        _link_the_log(opened)
-        with _bar("verifying", opened) as advance:
+        link_the_log(opened)
+        with position_bar("verifying", opened) as advance:
             checkpoint = audit.sign_checkpoint(opened.ledger, opened.store, key, advance)
     text = json.dumps(checkpoint.as_json(), indent=2) + "\n"
     if out is None:
@@ -90,16 +68,10 @@ def sign_checkpoint(key_file: Path, out: Path | None) -> None:
 def verify_checkpoint(file: Path, public_key: Path) -> None:
     checkpoint, key = _checkpoint(file), _public_key(public_key)
     with runtime() as opened:
-        _link_the_log(opened)
-        with _bar("verifying", opened, checkpoint.position) as advance:
+        link_the_log(opened)
+        with position_bar("verifying", opened, checkpoint.position) as advance:
             result = audit.verify_checkpoint(opened.ledger, opened.store, checkpoint, key, advance)
     _report(result, f"checkpoint at position {checkpoint.position} holds")
-
-
-def _link_the_log(opened: Runtime) -> None:
-    """Bring the recorded chain to the log head first, so the whole log is verified."""
-    with _bar("linking", opened) as advance:
-        opened.runner.catch_up(ChainProjection.name, on_page=advance)
 
 
 def _report(result: Verification, prefix: str = "") -> None:
@@ -114,18 +86,11 @@ def _report(result: Verification, prefix: str = "") -> None:
 
 
 def _checkpoint(path: Path) -> checkpoints.Checkpoint:
-    return checkpoints.parse(_read(path))
+    return checkpoints.parse(read_given(path))
 
 
 def _public_key(path: Path) -> Ed25519PublicKey:
-    return checkpoints.load_public_key(_read(path))
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        fail(f"cannot read {path}: {error.strerror or error}")
+    return checkpoints.load_public_key(read_given(path))
 
 
 def _write(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -135,20 +100,6 @@ def _write(path: Path, data: bytes, mode: int = 0o644) -> None:
         fail(f"cannot write {path}: {error.strerror or error}")
     with os.fdopen(descriptor, "wb") as file:
         file.write(data)
-
-
-@contextmanager
-def _bar(label: str, opened: Runtime, total: int | None = None) -> Iterator[Callable[[int], None]]:
-    with Progress(
-        TextColumn(f"{label:<9}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=total or opened.ledger.head())
-        yield lambda position: bar.update(task, completed=position)
 
 
 def check_projections(only: list[str] | None) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from api.audit_cli import _bar, _link_the_log, _read, refusing
 from api.cli import console, fail, runtime
+from api.cli_support import link_the_log, position_bar, read_given, refusing
 from api.replay_cli import parse_time
 from replay import checkpoints
 from replay.bundle_live import check_against_log
@@ -35,17 +35,14 @@ def export(
         fail("give --to-position or --at, not both")
     check_out(out, "zip" if fmt == "zip" else "dir")
     when = parse_time(at, "--at")
-    key = checkpoints.load_private_key(_read(key_file)) if key_file is not None else None
+    key = checkpoints.load_private_key(read_given(key_file)) if key_file is not None else None
     with runtime() as opened:
-        _link_the_log(opened)
+        link_the_log(opened)
         moment = resolve(opened.ledger, position=to_position, at=when, now=datetime.now(UTC))
-        with (
-            _bar("verifying", opened, moment.position) as verified,
-            _bar("exporting", opened, moment.position) as exported,
-        ):
+        with position_bar("exporting", opened, moment.position) as exported:
             done = export_bundle(
                 opened.ledger, opened.store, out, moment, key=key,
-                fmt="zip" if fmt == "zip" else "dir", on_page=exported, on_verified=verified,
+                fmt="zip" if fmt == "zip" else "dir", on_page=exported,
             )  # fmt: skip
     signed = "signed" if done.signed else "UNSIGNED (no --key)"
     console.print(
@@ -57,7 +54,7 @@ def export(
 
 
 def verify_export(bundle: Path, public_key: Path | None, against_log: bool) -> None:
-    key = _read(public_key) if public_key is not None else None
+    key = read_given(public_key) if public_key is not None else None
     try:
         with _bundle_bar(bundle) as advance:
             result = verify_bundle(bundle, key, on_line=advance)
@@ -78,7 +75,7 @@ def _against_log(bundle: Path, last_position: int) -> tuple[int, int]:
     with runtime() as opened:
         prefetch = opened.store.dialect == "postgres"
         try:
-            with _bar("comparing", opened, last_position) as advance:
+            with position_bar("comparing", opened, last_position) as advance:
                 compared = check_against_log(
                     opened.ledger, bundle, last_position, prefetch=prefetch, on_page=advance
                 )

@@ -294,8 +294,10 @@ def docs_block(
         *(f"- {line}" for line in ageing_plans(_ageing(results))),
         "",
         "Hash chain (`bench/chain.py`): the follower linking the log from position 0, and"
-        " `audit verify` recomputing and comparing it (median of 3); peak memory of one"
-        " verification (tracemalloc) and of the whole process.",
+        " `audit verify` recomputing and comparing it (median of 3); `audit export` of the"
+        " whole log into a bundle folder and the bundle's verification (`verify_bundle.py`);"
+        " peak memory of a verification, an export and a bundle verification (tracemalloc)"
+        " and of the whole process.",
         "",
         chain_table(chains or {}),
         "",

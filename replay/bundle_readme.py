@@ -70,7 +70,8 @@ States not stored as JSON in this bundle: {not_json}. OrderLedger stores states 
 JSON (no compression, no encryption); were the event store's compressor or cipher turned on,
 the stored bytes would be compressed or encrypted, the chain would hash those bytes exactly
 as stored, `state_base64` would carry them, `data` would be absent, and the chain would
-verify just the same (reading the events would then need the key).
+verify just the same (reading the events would then need the key, and `recorded_at` could
+be held to the state only for the last event, through the checkpoint).
 
 ## The hash chain
 

@@ -61,7 +61,11 @@ class Linker:
         self.previous = previous
         self._topics: dict[str, bytes] = {}
 
-    def links(self, notifications: Sequence[Notification]) -> list[Link]:
+    def links(
+        self, notifications: Sequence[Notification], ids: list[str] | None = None
+    ) -> list[Link]:
+        """The page's links; `ids`, when given, receives each originator id as text (the
+        exporter writes it, and making it costs as much as hashing the event)."""
         topics, sha256, u32, u64 = self._topics, hashlib.sha256, _U32, _U64
         previous = self.previous
         links = []
@@ -69,7 +73,10 @@ class Linker:
             topic = topics.get(n.topic)
             if topic is None:
                 topic = topics[n.topic] = _text(n.topic)
-            oid = str(n.originator_id).encode()
+            text = str(n.originator_id)
+            if ids is not None:
+                ids.append(text)
+            oid = text.encode()
             state = n.state
             digest = sha256(
                 topic + u32(len(oid)) + oid + u64(n.originator_version) + u64(len(state)) + state

@@ -1,14 +1,14 @@
 """The audit bundle: the log up to a moment, its chain and a checkpoint, verifiable without
 OrderLedger's database (README.md in each bundle, written by `bundle_readme`).
 
-The log is verified against the recorded chain first (a bundle never vouches for a history
-that was already tampered with), then streamed page by page into a temporary folder beside
-OUT, which is moved into place only once complete: a failed export leaves nothing behind.
+The log is streamed page by page into a temporary folder beside OUT, each page checked
+against the recorded chain as it is written (`export_log`: a bundle never vouches for a
+history that was already tampered with); the folder is moved into place only once complete,
+so a refused or failed export leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -19,19 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
-import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.application import Application
-from eventsourcing.persistence import ApplicationRecorder, Notification
+from eventsourcing.persistence import ApplicationRecorder
 
 from domain.exceptions import InvalidInput, Unavailable
-from projections.store import ViewStore
+from projections.store import Cursor, ViewStore
 from replay import bundle_readme, bundle_verify, chain_follower
-from replay.chain import Linker, log_pages
 from replay.checkpoints import sign
+from replay.export_log import Departed, LogSource, Written, write_log
 from replay.moments import Moment
 from replay.verify import verify
 
@@ -78,19 +77,22 @@ def export_bundle(
     key: Ed25519PrivateKey | None = None,
     fmt: Format = "dir",
     on_page: Progress | None = None,
-    on_verified: Progress | None = None,
 ) -> Exported:
-    """Verify the log up to `moment`, then write the bundle to `out` (all or nothing)."""
+    """Write the bundle of the log up to `moment` to `out`, checking the log against the
+    recorded chain as it is written (all or nothing)."""
     check_out(out, fmt)
     recorder = _recorder(app)
-    checked = _verified_head(recorder, store, moment.position, on_verified)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         folder = work / "bundle"
         folder.mkdir()
-        written = _write(app, recorder, store, folder, moment, key, on_page)
-        if written.head_hash != checked:
-            raise ExportRefused("the log changed while it was exported; nothing was written")
+        with store.read() as cur:
+            _linked_that_far(cur, moment.position)
+            source = LogSource(app, recorder, cur, prefetch=store.dialect == "postgres")
+            try:
+                written = _write(source, folder, moment, key, on_page)
+            except Departed:
+                raise _refusal(recorder, store, moment.position) from None
         _move_into_place(folder, work, out, fmt)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -98,59 +100,35 @@ def export_bundle(
                     written.head_hash, written.signed, written.not_json)  # fmt: skip
 
 
-def _verified_head(
-    recorder: ApplicationRecorder, store: ViewStore, position: int, on_page: Progress | None
-) -> bytes:
-    with store.read() as cur:
-        linked = chain_follower.head(cur).position
+def _linked_that_far(cur: Cursor, position: int) -> None:
+    linked = chain_follower.head(cur).position
     if linked < position:
         raise Unavailable(
             f"the chain is linked up to position {linked}, not yet {position}:"
             " export up to there, or once the chain follower has caught up",
             rule="chain-behind",
         )
-    result = verify(recorder, store, until=position, on_page=on_page)
-    if result.finding is not None:
-        raise ExportRefused(f"not exported: {result.finding.line()}", rule="chain-finding")
-    if result.verified == 0:
-        raise ExportRefused(f"no events up to position {position}", rule="chain-empty")
-    return result.head_hash
 
 
-@dataclass
-class _Written:
-    events: int = 0
-    first_position: int = 0
-    last_position: int = 0
-    head_hash: bytes = b""
-    recorded_at: str = ""
-    signed: bool = False
-    not_json: int = 0
-
-
-class _HashingFile:
-    """A file written once, hashed as it is written (for the manifest)."""
-
-    def __init__(self, path: Path) -> None:
-        self.file: IO[bytes] = path.open("wb", buffering=1 << 20)
-        self.sha256 = hashlib.sha256()
-
-    def write(self, data: bytes) -> None:
-        self.file.write(data)
-        self.sha256.update(data)
+def _refusal(recorder: ApplicationRecorder, store: ViewStore, position: int) -> ExportRefused:
+    """The log departed from the recorded chain: `replay.verify` names the first finding."""
+    finding = verify(recorder, store, until=position).finding
+    if finding is None:
+        return ExportRefused("the log changed while it was exported; nothing was written")
+    return ExportRefused(f"not exported: {finding.line()}", rule="chain-finding")
 
 
 def _write(
-    app: Application[Any],
-    recorder: ApplicationRecorder,
-    store: ViewStore,
+    source: LogSource,
     folder: Path,
     moment: Moment,
     key: Ed25519PrivateKey | None,
     on_page: Progress | None,
-) -> _Written:
-    written = _Written()
-    hashes = _write_log(app, recorder, store, folder, moment.position, written, on_page)
+) -> Written:
+    written = Written()
+    hashes = write_log(source, folder, moment.position, written, on_page)
+    if written.events == 0:
+        raise ExportRefused(f"no events up to position {moment.position}", rule="chain-empty")
     checkpoint = _checkpoint(written, key)
     files = {"checkpoint.json": json.dumps(checkpoint, indent=2).encode() + b"\n"}
     if key is not None:
@@ -167,75 +145,7 @@ def _write(
     return written
 
 
-def _write_log(
-    app: Application[Any],
-    recorder: ApplicationRecorder,
-    store: ViewStore,
-    folder: Path,
-    position: int,
-    written: _Written,
-    on_page: Progress | None,
-) -> dict[str, str]:
-    events, chain = _HashingFile(folder / "events.jsonl"), _HashingFile(folder / "chain.jsonl")
-    linker = Linker()
-    prefetch = store.dialect == "postgres"
-    try:
-        for page in log_pages(recorder, stop=position, prefetch=prefetch):
-            lines, links = [], []
-            for n, (at, chained, _) in zip(page, linker.links(page), strict=True):
-                lines.append(_event_line(app, n, written))
-                links.append(b'{"position":%d,"hash":"%s"}\n' % (at, chained.hex().encode()))
-            events.write(b"".join(lines))
-            chain.write(b"".join(links))
-            written.events += len(page)
-            written.first_position = written.first_position or page[0].id
-            written.last_position = page[-1].id
-            if on_page:
-                on_page(written.last_position)
-    finally:
-        events.file.close()
-        chain.file.close()
-    written.head_hash = linker.previous
-    return {"events.jsonl": events.sha256.hexdigest(), "chain.jsonl": chain.sha256.hexdigest()}
-
-
-def _event_line(app: Application[Any], n: Notification, written: _Written) -> bytes:
-    """One event as stored: state as base64 (what the chain hashes) and, when the stored
-    state is JSON, the same bytes inlined as `data` (no re-encoding: byte for byte)."""
-    state = n.state
-    data = _json_state(state)
-    if data is None:
-        written.not_json += 1
-        event: Any = app.mapper.to_domain_event(n)  # a cipher or compressor is on
-        recorded_at = event.timestamp.isoformat()
-    else:
-        recorded_at = data["timestamp"]["_data_"]
-    written.recorded_at = recorded_at
-    head = orjson.dumps({
-        "position": n.id, "topic": n.topic, "originator_id": str(n.originator_id),
-        "originator_version": n.originator_version, "recorded_at": recorded_at,
-        "state_base64": base64.b64encode(state).decode(),
-    })  # fmt: skip
-    if data is None:
-        return head + b"\n"
-    return head[:-1] + b',"data":' + state + b"}\n"
-
-
-def _json_state(state: bytes) -> Any:
-    """The stored state parsed, if it is one line of JSON with the library's timestamp."""
-    if b"\n" in state or b"\r" in state:
-        return None
-    try:
-        data = orjson.loads(state)
-        stamp = data["timestamp"]
-    except (orjson.JSONDecodeError, TypeError, KeyError):
-        return None
-    if not isinstance(stamp, dict) or not isinstance(stamp.get("_data_"), str):
-        return None
-    return data
-
-
-def _checkpoint(written: _Written, key: Ed25519PrivateKey | None) -> dict[str, Any]:
+def _checkpoint(written: Written, key: Ed25519PrivateKey | None) -> dict[str, Any]:
     if key is not None:
         written.signed = True
         signed = sign(key, written.last_position, written.head_hash, written.recorded_at,
@@ -247,7 +157,7 @@ def _checkpoint(written: _Written, key: Ed25519PrivateKey | None) -> dict[str, A
 
 
 def _manifest(
-    written: _Written, hashes: dict[str, str], moment: Moment, folder: Path
+    written: Written, hashes: dict[str, str], moment: Moment, folder: Path
 ) -> dict[str, Any]:
     return {
         "format": bundle_verify.BUNDLE_FORMAT,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import hashlib
 import json
 import subprocess
 import sys
@@ -143,6 +144,16 @@ def edited_event(raw: bytes) -> bytes:
     return json.dumps(event).encode() + b"\n"
 
 
+def other_time(raw: bytes) -> bytes:
+    """The same line but for `recorded_at`, laid out as exported."""
+    return raw.replace(b'"recorded_at":"', b'"recorded_at":"1999', 1)
+
+
+def other_data(raw: bytes) -> bytes:
+    """`data` with one more field: the stored state and the chain are untouched."""
+    return raw[:-3] + b',"extra":1}}\n'
+
+
 def edited_link(raw: bytes) -> bytes:
     link = json.loads(raw)
     link["hash"] = ("0" if link["hash"][0] != "0" else "1") + link["hash"][1:]
@@ -177,6 +188,15 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path], None], str]] = {
             ],
         ),
         "changed at position {3}: events.jsonl line 3: data differs from the hashed state",
+    ),
+    "a recorded_at that is not the state's": (
+        lambda b: rewrite(b, "events.jsonl", lambda ls: [*ls[:2], other_time(ls[2]), *ls[3:]]),
+        "changed at position {3}: events.jsonl line 3: recorded_at differs from the hashed"
+        " state's timestamp",
+    ),
+    "data that is not the state's bytes, nor its JSON": (
+        lambda b: rewrite(b, "events.jsonl", lambda ls: [*ls[:4], other_data(ls[4]), *ls[5:]]),
+        "changed at position {5}: events.jsonl line 5: data differs from the hashed state",
     ),
     "a removed event line": (
         lambda b: rewrite(b, "events.jsonl", lambda ls: ls[:4] + ls[5:]),
@@ -259,6 +279,33 @@ def test_each_corruption_is_found_where_it_is_by_both_verifiers(
     assert found.startswith(expected), found
     code, output = standalone(signed)
     assert (code, output) == (1, f"FAIL: {found}")
+
+
+def test_every_line_as_exported_takes_the_verifier_s_quick_path(
+    signed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The exporter's layout and the verifier's quick path are one format: were they to
+    drift apart, bundles would still verify, only several times slower."""
+
+    def full_step(*args: object) -> None:
+        raise AssertionError(f"line {args[-1]} left the quick path")
+
+    monkeypatch.setattr(bundle_verify, "_full_step", full_step)
+    assert verify_bundle(signed).events == len(lines(signed, "events.jsonl"))
+
+
+def test_lines_laid_out_otherwise_but_saying_the_same_verify(signed: Path) -> None:
+    """The verifier's quick path takes lines as exported; any other layout is parsed in full
+    and holds if it says the same (only the manifest's hash of the file must follow it)."""
+    relaid = [json.dumps(json.loads(line), indent=None).encode() + b"\n"
+              for line in lines(signed, "events.jsonl")]  # fmt: skip
+    assert relaid != lines(signed, "events.jsonl")
+    (signed / "events.jsonl").write_bytes(b"".join(relaid))
+    manifest = json.loads((signed / "manifest.json").read_bytes())
+    manifest["files"]["events.jsonl"]["sha256"] = hashlib.sha256(b"".join(relaid)).hexdigest()
+    (signed / "manifest.json").write_text(json.dumps(manifest))
+    assert verify_bundle(signed).events == len(relaid)
+    assert standalone(signed)[0] == 0
 
 
 def test_a_foreign_key_or_an_unsigned_bundle_is_refused_when_a_key_is_given(
