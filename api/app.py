@@ -26,6 +26,7 @@ from api.routes import (
     production,
     products,
     purchase_orders,
+    read_model_checkpoints,
     receivables,
     replay,
     reservations,
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         products, warehouses, customers, purchase_orders, sales_orders, order_stream,
         production, workflows, sla, receivables, invoices, matching, payments, statements,
         stock, reservations, inventory, notifications, health, credit_notes, write_offs,
-        ar, credit, audit, replay,
+        ar, credit, audit, replay, read_model_checkpoints,
     ):  # fmt: skip
         app.include_router(module.router)
     return app
