@@ -14,11 +14,12 @@ import pytest
 from api.runtime import Runtime, open_runtime
 from domain.exceptions import InvalidInput
 from replay import answers
+from replay.asof import MODELS, replay_as_of
 from replay.checkpoint_store import REGISTRY, PostgresCheckpointStore, SQLiteCheckpointStore
 from replay.model_checkpoints import build
 from replay.moments import at_position
 from replay.scratch import scratch_factory
-from tests.conftest import make_settings
+from tests.conftest import drop_schemas, make_settings
 from tests.integration.ar_data import customer, invoice, pay
 from tests.integration.helpers import create_po, produce, seed_catalog
 
@@ -218,3 +219,52 @@ def test_old_positions_before_any_checkpoint_replay_from_the_start(runtime: Runt
     assert used(runtime, 10) | {"seconds": 0} == {
         **replay, "checkpoint": 10, "events_read": 0, "seconds": 0
     }  # fmt: skip
+
+
+def test_the_server_takes_checkpoints_in_the_background_unless_the_interval_is_0(
+    tmp_path: Path, store_kind: str
+) -> None:
+    on = make_settings(store_kind, tmp_path / "on", read_model_checkpoint_interval=6)
+    running = open_runtime(on, start_projections=True, start_notifications=False)
+    try:
+        head = history(running)
+        follower = running.checkpoint_follower
+        assert follower is not None
+        assert follower.run_once()  # one round, as the thread does every few seconds
+        grid = list(range(6, head + 1, 6))
+        assert [i.position for i in running.checkpoints.list() if i.model == "orders"] == grid
+        assert follower.run_once() == []  # nothing due until the head moves on
+    finally:
+        running.close()
+        if on.is_postgres:
+            running.checkpoints.delete()
+            drop_schemas(on)
+    off = make_settings(store_kind, tmp_path / "off", read_model_checkpoint_interval=0)
+    idle = open_runtime(off, start_projections=True, start_notifications=False)
+    try:
+        assert idle.checkpoint_follower is None
+    finally:
+        idle.close()
+        if off.is_postgres:
+            drop_schemas(off)
+
+
+def test_every_table_of_every_model_is_the_same_row_for_row_from_a_checkpoint(
+    runtime: Runtime,
+) -> None:
+    head = history(runtime)
+    build_all(runtime, 5)
+    for model, makers in MODELS.items():
+        for position in (4, 5, 13, head):
+            moment = at_position(runtime.ledger, position)
+            seen = []
+            for store in (runtime.checkpoints, None):
+                replaying = replay_as_of(
+                    runtime.ledger, scratch(runtime), model, moment, checkpoints=store
+                )
+                with replaying as replayed, replayed.read() as cur:
+                    seen.append({
+                        t: sorted(cur.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+                        for make in makers for t in make.tables
+                    })  # fmt: skip
+            assert seen[0] == seen[1], f"{model} as of {position}"
