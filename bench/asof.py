@@ -1,6 +1,6 @@
 """Inventory as of a random past position, with read-model checkpoints and without.
 
-    python -m bench.asof [--events 1000000] [--every 20000] [--stores sqlite,postgres]
+    python -m bench.asof [--events 1000000] [--every 5000] [--stores sqlite,postgres]
 
 Over the projection bench's log of real stock movements, read-model checkpoints of the
 inventory are built every `--every` events (`orderledger replay checkpoint`, timed); then
@@ -39,7 +39,7 @@ from replay.moments import at_position, at_time, recorded_at
 from replay.scratch import ScratchFactory, scratch_factory
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-EVERY = 20_000  # the default of ORDERLEDGER_READ_MODEL_CHECKPOINT_INTERVAL
+EVERY = 5_000  # the default of ORDERLEDGER_READ_MODEL_CHECKPOINT_INTERVAL
 
 
 @dataclass(frozen=True)

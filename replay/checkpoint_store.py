@@ -29,11 +29,12 @@ from projections.store import Cursor, PostgresViewStore, SQLiteViewStore, ViewSt
 REGISTRY_DDL = (
     "CREATE TABLE IF NOT EXISTS {registry} (model TEXT NOT NULL, position {bigint} NOT NULL,"
     " recorded_at TEXT, created_at TEXT NOT NULL, fingerprint TEXT NOT NULL,"
-    " ledger_rows {bigint} NOT NULL, PRIMARY KEY (model, position))"
+    " ledger_since {bigint} NOT NULL, ledger_rows {bigint} NOT NULL,"
+    " PRIMARY KEY (model, position))"
 )
 REGISTRY = "read_model_checkpoints"
 AFTER = "__after"  # the scratch's own ledger rows (after C), once the view takes the name
-COLUMNS = "model, position, recorded_at, created_at, fingerprint, ledger_rows"
+COLUMNS = "model, position, recorded_at, created_at, fingerprint, ledger_since, ledger_rows"
 
 
 class CheckpointUnusable(Exception):
@@ -47,7 +48,8 @@ class CheckpointInfo:
     recorded_at: str | None  # recorded time of the last event at or before `position`
     created_at: str
     fingerprint: str
-    ledger_rows: int
+    ledger_since: int  # the previous checkpoint: this one's own ledger rows come after it
+    ledger_rows: int  # how many (checked on every use: a cost of the interval, not the log)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,11 +125,12 @@ def _save(
             " WHERE position > ? AND position <= ?",
             (since, info.position),
         )
-        rows += _count(cur, target + table, info.position)
+        rows += _count(cur, target + table, since, info.position)
     cur.execute(
-        f"INSERT INTO {target}{REGISTRY} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-        (info.model, info.position, info.recorded_at, info.created_at, info.fingerprint, rows),
-    )
+        f"INSERT INTO {target}{REGISTRY} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (info.model, info.position, info.recorded_at, info.created_at, info.fingerprint,
+         since, rows),
+    )  # fmt: skip
     return True
 
 
@@ -136,10 +139,12 @@ def _seed(
 ) -> None:
     for table in mutable_tables(projections):
         cur.execute(f"INSERT INTO {table} SELECT * FROM {source}{copy_name(table, info.position)}")
-    rows = sum(_count(cur, source + t, info.position) for _, t in ledger_tables(projections))
+    since, position = info.ledger_since, info.position
+    rows = sum(_count(cur, source + t, since, position) for _, t in ledger_tables(projections))
     if rows != info.ledger_rows:
         raise CheckpointUnusable(
-            f"its ledger rows are {rows}, not the {info.ledger_rows} it was saved with"
+            f"its ledger rows after {since} are {rows}, not the {info.ledger_rows} it was saved"
+            " with"
         )
     for projection in projections:
         cur.execute(
@@ -148,15 +153,17 @@ def _seed(
         )
 
 
-def _count(cur: Cursor, table: str, position: int) -> int:
-    found = cur.execute(f"SELECT count(*) FROM {table} WHERE position <= ?", (position,))
+def _count(cur: Cursor, table: str, since: int, position: int) -> int:
+    found = cur.execute(
+        f"SELECT count(*) FROM {table} WHERE position > ? AND position <= ?", (since, position)
+    )
     row = found.fetchone()
     return int(row[0]) if row else 0
 
 
 def _infos(cur: Cursor, registry: str) -> list[CheckpointInfo]:
     rows = cur.execute(f"SELECT {COLUMNS} FROM {registry} ORDER BY model, position").fetchall()
-    return [CheckpointInfo(m, int(p), r, str(c), f, int(n)) for m, p, r, c, f, n in rows]
+    return [CheckpointInfo(m, int(p), r, str(c), f, int(s), int(n)) for m, p, r, c, f, s, n in rows]
 
 
 def _cut_views(projections: Sequence[Projection], info: CheckpointInfo, shared: str) -> list[str]:

@@ -178,5 +178,5 @@ def _info(
     recorded = at_position(app, position).recorded_at
     return CheckpointInfo(
         model, position, recorded.isoformat() if recorded else None,
-        datetime.now(UTC).isoformat(), fingerprint(projections), 0,
+        datetime.now(UTC).isoformat(), fingerprint(projections), 0, 0,
     )  # fmt: skip
