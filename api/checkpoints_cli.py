@@ -56,7 +56,8 @@ def _summary(model: str, positions: list[int], read: int, retired: int) -> str:
         return f"{model}: up to date (no checkpoint due)"
     span = f"{positions[0]}" if len(positions) == 1 else f"{positions[0]} … {positions[-1]}"
     retiring = f"; {retired} stale checkpoints retired first" if retired else ""
-    return f"{model}: {len(positions)} checkpoints at {span}, {read} events folded{retiring}"
+    noun = "checkpoint" if len(positions) == 1 else "checkpoints"
+    return f"{model}: {len(positions)} {noun} at {span}, {read} events folded{retiring}"
 
 
 def listing(model: str | None, delete: bool) -> None:
