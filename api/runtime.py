@@ -28,7 +28,9 @@ from projections.sla import SlaMonitor
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 from replay.asof import MODELS
 from replay.chain_follower import ChainProjection
-from replay.checkpoint_store import CheckpointStore, PostgresCheckpointStore, SQLiteCheckpointStore
+from replay.checkpoint_files import SQLiteCheckpointStore
+from replay.checkpoint_schemas import PostgresCheckpointStore
+from replay.checkpoint_store import CheckpointStore
 from replay.model_checkpoint_follower import CheckpointFollower
 from replay.scratch import ScratchFactory, scratch_factory
 

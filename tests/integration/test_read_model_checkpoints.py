@@ -15,7 +15,9 @@ from api.runtime import Runtime, open_runtime
 from domain.exceptions import InvalidInput
 from replay import answers
 from replay.asof import MODELS, replay_as_of
-from replay.checkpoint_store import REGISTRY, PostgresCheckpointStore, SQLiteCheckpointStore
+from replay.checkpoint_files import SQLiteCheckpointStore
+from replay.checkpoint_schemas import PostgresCheckpointStore
+from replay.checkpoint_store import REGISTRY
 from replay.model_checkpoints import build
 from replay.moments import at_position
 from replay.scratch import scratch_factory
