@@ -18,6 +18,10 @@ from replay.scratch import ScratchFactory
 log = logging.getLogger(__name__)
 
 
+class _Stopping(Exception):
+    """Raised between pages when the server shuts down, so a long build ends promptly."""
+
+
 class CheckpointFollower:
     """Builds each model's missing read-model checkpoints every `interval` events."""
 
@@ -54,12 +58,21 @@ class CheckpointFollower:
         for model in self.models:
             if self._stop.is_set():
                 break
-            made += build(self.app, self.store, self.scratch, model, self.interval).positions
+            built = build(
+                self.app, self.store, self.scratch, model, self.interval, on_page=self._check
+            )
+            made += built.positions
         return made
+
+    def _check(self, _position: int) -> None:
+        if self._stop.is_set():
+            raise _Stopping
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_seconds):
             try:
                 self.run_once()
+            except _Stopping:
+                return
             except Exception:  # a cache: keep serving, try again next round
                 log.exception("building read-model checkpoints failed; retrying")
