@@ -28,6 +28,7 @@ from api.routes import (
     production,
     products,
     purchase_orders,
+    read_model_checkpoints,
     receivables,
     replay,
     reservations,
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         products, warehouses, customers, purchase_orders, sales_orders, order_stream,
         production, workflows, sla, receivables, invoices, matching, payments, statements,
         stock, reservations, inventory, notifications, health, credit_notes, write_offs,
-        ar, credit, audit, audit_export, replay, audit_trail,
+        ar, credit, audit, audit_export, replay, audit_trail, read_model_checkpoints,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

@@ -385,6 +385,33 @@ def replay_as_of(
     as_of(model, position, at, effective, sku, customer, day)
 
 
+@replay_cli.command("checkpoint")
+def replay_checkpoint(
+    model: Annotated[
+        str | None, typer.Option(help="inventory, orders or receivables (default: all)")
+    ] = None,
+    every: Annotated[
+        int | None, typer.Option(help="Events between checkpoints (default: the setting)")
+    ] = None,
+) -> None:
+    """Build the missing read-model checkpoints every N events up to the head, each from the
+    one before; as-of answers then fold only the events after the nearest one."""
+    from api.checkpoints_cli import make
+
+    make(model, every)
+
+
+@replay_cli.command("checkpoints")
+def replay_checkpoints(
+    model: Annotated[str | None, typer.Option(help="Only this model")] = None,
+    delete: Annotated[bool, typer.Option(help="Delete them (a cache: answers stay)")] = False,
+) -> None:
+    """List the read-model checkpoints, or delete them."""
+    from api.checkpoints_cli import listing
+
+    listing(model, delete)
+
+
 @contextmanager
 def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
     with Progress(

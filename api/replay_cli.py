@@ -59,17 +59,19 @@ def as_of(
         with _bar(f"replaying {model} to position {moment.position}", moment.position) as step:
             if model == "inventory":
                 report = answers.inventory_as_of(
-                    opened.ledger, scratch, moment, effective=effective_at, sku=sku, on_page=step
-                )
+                    opened.ledger, scratch, moment, effective=effective_at, sku=sku, on_page=step,
+                    checkpoints=opened.checkpoints,
+                )  # fmt: skip
             elif model == "ageing":
                 report = answers.ageing_as_of(
                     opened.ledger, scratch, moment, as_of=as_of_date, customer=customer,
-                    on_page=step,
+                    on_page=step, checkpoints=opened.checkpoints,
                 )  # fmt: skip
             else:
                 report = answers.orders_as_of(
-                    opened.ledger, scratch, moment, customer=customer, on_page=step
-                )
+                    opened.ledger, scratch, moment, customer=customer, on_page=step,
+                    checkpoints=opened.checkpoints,
+                )  # fmt: skip
     console.print(_headline(model, report))
     console.print(TABLES[model](report))
 
@@ -91,9 +93,13 @@ def _headline(model: str, report: dict[str, Any]) -> str:
         known += f" (last event recorded {iso(moment['recorded_at'])})"
     if report.get("effective") is not None:
         known = f"effective {iso(report['effective'])}, " + known
+    start = replay.get("checkpoint")
+    since = f" after the read-model checkpoint at {start}" if start else ""
+    skipped = len(replay.get("ignored_checkpoints") or ())
+    ignored = f" ({skipped} checkpoints ignored)" if skipped else ""
     return (
         f"{model} {known}; asked: {moment['asked']}; replayed {replay['events_read']} events"
-        f" in {replay['seconds']:.3f} s"
+        f"{since}{ignored} in {replay['seconds']:.3f} s"
     )
 
 

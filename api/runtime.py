@@ -26,7 +26,13 @@ from projections.runner import ProjectionRunner
 from projections.safety_stock import SafetyStockFollower
 from projections.sla import SlaMonitor
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
+from replay.asof import MODELS
 from replay.chain_follower import ChainProjection
+from replay.checkpoint_files import SQLiteCheckpointStore
+from replay.checkpoint_schemas import PostgresCheckpointStore
+from replay.checkpoint_store import CheckpointStore
+from replay.model_checkpoint_follower import CheckpointFollower
+from replay.scratch import ScratchFactory, scratch_factory
 
 SCHEMA_LOCK = 0x0D1E_D6E2  # advisory lock key taken while creating tables
 
@@ -39,12 +45,16 @@ class Runtime:
     runner: ProjectionRunner
     sla: SlaMonitor
     dispatcher: Dispatcher
+    checkpoints: CheckpointStore
+    checkpoint_follower: CheckpointFollower | None = None
     # Set when the system starts shutting down: live streams never finish on their own,
     # and servers wait for open responses before they stop.
     closing: threading.Event = field(default_factory=threading.Event)
 
     def close(self) -> None:
         self.closing.set()
+        if self.checkpoint_follower is not None:
+            self.checkpoint_follower.stop()
         self.sla.stop()
         self.dispatcher.close()
         self.runner.stop()
@@ -83,6 +93,19 @@ def build_store(settings: Settings) -> ViewStore:
             settings.postgres_conninfo(), settings.views_schema, settings.postgres_pool_size
         )
     return SQLiteViewStore(str(settings.views_path()))
+
+
+def scratch_stores(settings: Settings) -> ScratchFactory:
+    """Scratch read-model stores for replays: temp SQLite files, or temp PostgreSQL schemas."""
+    return scratch_factory(settings.postgres_conninfo() if settings.is_postgres else None)
+
+
+def checkpoint_store(settings: Settings) -> CheckpointStore:
+    """Read-model checkpoints beside the read models (a file, or `<views schema>_checkpoints`)."""
+    if settings.is_postgres:
+        schema = f"{settings.views_schema}_checkpoints"
+        return PostgresCheckpointStore(settings.postgres_conninfo(), schema)
+    return SQLiteCheckpointStore(settings.checkpoints_path())
 
 
 @contextmanager
@@ -139,12 +162,20 @@ def open_runtime(
         hold_score=settings.credit_hold_score, timeout=settings.read_your_writes_timeout,
     )  # fmt: skip
     sla = SlaMonitor(ledger, store, interval=settings.sla_scan_seconds)
+    checkpoints = checkpoint_store(settings)
+    follower = None
     if settings.run_projections if start_projections is None else start_projections:
         runner.start()
         sla.start()
+        if settings.read_model_checkpoint_interval > 0:
+            follower = CheckpointFollower(
+                ledger, checkpoints, scratch_stores(settings), tuple(MODELS),
+                settings.read_model_checkpoint_interval,
+            )  # fmt: skip
+            follower.start()
     dispatcher = Dispatcher.from_settings(store, settings)
     if start_notifications is None:
         start_notifications = settings.run_notifications and start_projections is not False
     if start_notifications:
         dispatcher.start()
-    return Runtime(settings, ledger, store, runner, sla, dispatcher)
+    return Runtime(settings, ledger, store, runner, sla, dispatcher, checkpoints, follower)

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         default_factory=CsvMap, description="JSON: how CSV statements are read by default"
     )
     aggregate_cache_size: int = 20_000
+    read_model_checkpoint_interval: int = Field(
+        20_000,
+        ge=0,
+        description="Events between read-model checkpoints taken by the server; 0: none",
+    )
     sla_scan_seconds: float = Field(
         60.0, gt=0, description="How often the SLA monitor looks for orders late in a stage"
     )
@@ -110,6 +115,11 @@ class Settings(BaseSettings):
     def views_path(self) -> Path:
         path = self.sqlite_path()
         return path.with_name(path.stem + "-views" + path.suffix)
+
+    def checkpoints_path(self) -> Path:
+        """The SQLite file of read-model checkpoints, beside the read models."""
+        path = self.sqlite_path()
+        return path.with_name(path.stem + "-checkpoints" + path.suffix)
 
     def postgres_conninfo(self) -> str:
         parts = urlsplit(self.database_url)

@@ -33,9 +33,10 @@ class Plan:
     ageing_invoices: int = 100_000  # invoices in the receivables read model, bulk-loaded
     ageing_repeats: int = 9
     chain_events: int = 100_000  # the log the hash chain is linked and verified over
-    asof_events: int = 100_000  # the log inventory is replayed over, as of past positions
+    asof_events: int = 1_000_000  # the log inventory is replayed over, as of past positions
     asof_repeats: int = 3
     rebuild_events: int = 1_000_000  # the mixed log every read model is rebuilt from
+    asof_every: int = 5_000  # read-model checkpoint interval (the setting's default)
 
 
 FULL = Plan(
@@ -84,6 +85,7 @@ QUICK = Plan(
     chain_events=5_000,
     asof_events=5_000,
     rebuild_events=5_000,
+    asof_every=500,
 )
 
 

@@ -50,7 +50,8 @@ class StoreFactory:
                 views_schema=f"{prefix}_views",
                 postgres_pool_size=POOL_SIZE,
             )
-            self._schemas += [made.events_schema, made.views_schema]
+            # The read-model checkpoints' schema too (`api.runtime.checkpoint_store`).
+            self._schemas += [made.events_schema, made.views_schema, f"{prefix}_views_checkpoints"]
             return made
         return Settings(database_url=f"sqlite:///{self._root / purpose}.db")
 

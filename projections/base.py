@@ -43,6 +43,10 @@ class Projection:
     # A raw projection is handed every stored notification undecoded (the hash chain),
     # instead of the decoded events of its topics.
     raw: ClassVar[bool] = False
+    # Ledger tables: rows are only appended, each keyed by the `position` of the event that
+    # wrote it, and `apply` never reads them back. Read-model checkpoints keep one shared
+    # copy of these (cut at each checkpoint's position) instead of one copy per checkpoint.
+    ledgers: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix

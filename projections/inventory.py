@@ -195,6 +195,7 @@ class InventoryProjection(Projection):
             " correlation_id TEXT)"
         ),
     }
+    ledgers = ("stock_movements",)
     indexes = (
         Index("ix_inventory_sku_wh", "inventory_items", "sku, warehouse", unique=True),
         Index("ix_inventory_wh_sku", "inventory_items", "warehouse, sku"),

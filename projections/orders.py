@@ -115,6 +115,7 @@ class OrdersProjection(Projection):
             " seconds_in_previous_stage {dec}, detail TEXT NOT NULL)"
         ),
     }
+    ledgers = ("order_timeline",)
     indexes = (
         Index("ix_orders_number", "sales_orders", "number", unique=True),
         Index("ix_orders_status", "sales_orders", "status, number"),

@@ -10,6 +10,7 @@ from domain.sales_orders import SalesOrder, sales_order_id
 from projections import ar, queries
 from replay.aggregates import aggregate_as_of
 from replay.asof import ReplayedModel, replay_as_of
+from replay.checkpoint_store import CheckpointStore
 from replay.inventory import inventory_effective, inventory_rows
 from replay.moments import Moment
 from replay.scratch import ScratchFactory
@@ -25,6 +26,7 @@ def _about(replayed: ReplayedModel) -> dict[str, Any]:
             "model": replayed.model,
             "events_read": replayed.events_read,
             "seconds": round(replayed.seconds, 3),
+            **replayed.checkpoints.as_json(),
         },
     }
 
@@ -37,9 +39,12 @@ def inventory_as_of(
     effective: datetime | None = None,
     sku: str | None = None,
     on_page: Progress = None,
+    checkpoints: CheckpointStore | None = None,
 ) -> dict[str, Any]:
     """Inventory as known at `moment`; with `effective`, only what had taken effect by then."""
-    with replay_as_of(app, scratch, "inventory", moment, on_page=on_page) as replayed:
+    with replay_as_of(
+        app, scratch, "inventory", moment, on_page=on_page, checkpoints=checkpoints
+    ) as replayed:
         with replayed.read() as cur:
             if effective is None:
                 items = inventory_rows(cur, sku)
@@ -56,10 +61,13 @@ def ageing_as_of(
     as_of: date | None = None,
     customer: str | None = None,
     on_page: Progress = None,
+    checkpoints: CheckpointStore | None = None,
 ) -> dict[str, Any]:
     """AR ageing on business day `as_of` (default: the moment's day) as known at `moment`."""
     day = as_of or (moment.recorded_at.date() if moment.recorded_at else date.today())
-    with replay_as_of(app, scratch, "receivables", moment, on_page=on_page) as replayed:
+    with replay_as_of(
+        app, scratch, "receivables", moment, on_page=on_page, checkpoints=checkpoints
+    ) as replayed:
         with replayed.read() as cur:
             report = ar.ageing(cur, as_of=day, customer=customer)
         return {**_about(replayed), "ageing": report}
@@ -72,9 +80,12 @@ def orders_as_of(
     *,
     customer: str | None = None,
     on_page: Progress = None,
+    checkpoints: CheckpointStore | None = None,
 ) -> dict[str, Any]:
     """Every sales order (of one customer if given) as known at `moment`."""
-    with replay_as_of(app, scratch, "orders", moment, on_page=on_page) as replayed:
+    with replay_as_of(
+        app, scratch, "orders", moment, on_page=on_page, checkpoints=checkpoints
+    ) as replayed:
         orders: list[dict[str, Any]] = []
         with replayed.read() as cur:
             after: str | None = None

@@ -6,10 +6,10 @@ same pages, decoding and `apply` as the live runner), and yields the filled stor
 query functions of `projections/` then run against it as they run against the live store.
 The scratch store is removed when the block ends.
 
-Checkpoints (a later increment) slot in at `_start`: instead of empty tables and a tracking
-row at 0, a checkpoint's saved tables and its position C ≤ P would be loaded, and the same
-`catch_up(until=P)` would fold only the events after C. Deleting checkpoints would change
-the cost, never the answer.
+Read-model checkpoints (`replay/model_checkpoints.py`) seed at `_start`: instead of empty
+tables and a tracking row at 0, the nearest usable checkpoint's tables and its position
+C ≤ P are loaded, and the same `catch_up(until=P)` folds only the events after C. Deleting
+checkpoints changes the cost, never the answer.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from eventsourcing.application import Application
 
@@ -28,6 +28,8 @@ from projections.orders import OrdersProjection
 from projections.receivables import ReceivablesProjection
 from projections.runner import ProjectionRunner
 from projections.store import Cursor, ViewStore
+from replay.checkpoint_store import CheckpointStore
+from replay.model_checkpoints import CheckpointUse, seed_nearest
 from replay.moments import Moment
 from replay.scratch import ScratchFactory
 
@@ -48,6 +50,7 @@ class ReplayedModel:
     store: ViewStore
     events_read: int  # notifications read from the log (every topic, as the runner pages)
     seconds: float
+    checkpoints: CheckpointUse = field(default_factory=CheckpointUse)
 
     def read(self) -> AbstractContextManager[Cursor]:
         return self.store.read()
@@ -70,22 +73,38 @@ def replay_as_of(
     *,
     page_size: int = 1000,
     on_page: Callable[[int], None] | None = None,
+    checkpoints: CheckpointStore | None = None,
 ) -> Iterator[ReplayedModel]:
-    """Replay positions 1…moment.position into a scratch store and yield it."""
+    """Replay positions 1…moment.position (or C+1…moment.position, from the nearest
+    read-model checkpoint C) into a scratch store and yield it."""
     projections = projections_for(model)
     with scratch() as store:
         started = time.perf_counter()
         runner = ProjectionRunner(app, store, projections, page_size=page_size)
         try:
-            _start(runner)
+            use = _start(runner, model, moment.position, checkpoints)
             read = sum(
                 runner.catch_up(p.name, until=moment.position, on_page=on_page) for p in projections
             )
         finally:
             runner.stop()
-        yield ReplayedModel(model, moment, store, read, time.perf_counter() - started)
+        reader = store
+        if checkpoints is not None and use.checkpoint is not None:
+            reader = checkpoints.reader(store, use.checkpoint, projections)
+        try:
+            seconds = time.perf_counter() - started
+            yield ReplayedModel(model, moment, reader, read, seconds, use)
+        finally:
+            if reader is not store:
+                reader.close()
 
 
-def _start(runner: ProjectionRunner) -> None:
-    """Empty tables and tracking rows at position 0 (where a checkpoint would seed)."""
+def _start(
+    runner: ProjectionRunner, model: str, position: int, checkpoints: CheckpointStore | None
+) -> CheckpointUse:
+    """Empty tables and tracking rows at 0, then the nearest checkpoint's rows if any."""
     runner.setup()
+    if checkpoints is None:
+        return CheckpointUse()
+    projections = list(runner.projections.values())
+    return seed_nearest(checkpoints, runner.store, model, projections, position)

@@ -59,7 +59,8 @@ def require_postgres() -> None:
 
 def drop_schemas(settings: Settings) -> None:
     with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as connection:
-        for schema in (settings.events_schema, settings.views_schema):
+        checkpoints = f"{settings.views_schema}_checkpoints"  # read-model checkpoints
+        for schema in (settings.events_schema, settings.views_schema, checkpoints):
             connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 

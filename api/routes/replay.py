@@ -60,7 +60,9 @@ def inventory_as_of(
     """Inventory per SKU × warehouse as known at a moment; with `effective`, bitemporally:
     the movements known by then that had taken effect by `effective`."""
     moment = _moment(rt, position, at)
-    report = answers.inventory_as_of(rt.ledger, _scratch(rt), moment, effective=effective, sku=sku)
+    report = answers.inventory_as_of(
+        rt.ledger, _scratch(rt), moment, effective=effective, sku=sku, checkpoints=rt.checkpoints
+    )
     return json_response(_ready(report, "items"))
 
 
@@ -74,7 +76,9 @@ def ageing_as_of(
 ) -> Response:
     """AR ageing for a business day, as the receivables stood at a moment."""
     moment = _moment(rt, position, at)
-    report = answers.ageing_as_of(rt.ledger, _scratch(rt), moment, as_of=as_of, customer=customer)
+    report = answers.ageing_as_of(
+        rt.ledger, _scratch(rt), moment, as_of=as_of, customer=customer, checkpoints=rt.checkpoints
+    )
     return json_response(_ready(report))
 
 

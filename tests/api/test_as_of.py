@@ -93,3 +93,20 @@ def test_bad_moments_are_problems_and_store_nothing(stocked: Api) -> None:
     assert_problem(stocked.get("/audit/as-of/inventory", position=1, at=future), 422, "two-moments")
     assert stocked.get("/audit/as-of/inventory", at="2024-01-01T00:00:00").status_code == 422
     assert stocked.head() == head
+
+
+def test_read_model_checkpoints_are_listed_and_used_by_as_of_answers(stocked: Api) -> None:
+    from api.runtime import scratch_stores
+    from replay.model_checkpoints import build
+
+    assert stocked.get("/audit/read-model-checkpoints").json()["checkpoints"] == []
+    head = stocked.get("/audit/as-of/inventory").json()["moment"]["head"]
+    rt = stocked.runtime
+    build(rt.ledger, rt.checkpoints, scratch_stores(rt.settings), "inventory", 2)
+    listed = stocked.get("/audit/read-model-checkpoints").json()
+    assert [c["position"] for c in listed["checkpoints"]] == list(range(2, head + 1, 2))
+    assert all(c["usable"] and c["model"] == "inventory" for c in listed["checkpoints"])
+    body = stocked.get("/audit/as-of/inventory", position=head, sku="SKU-1").json()
+    assert body["replay"]["checkpoint"] == head // 2 * 2
+    assert body["replay"]["events_read"] == head % 2
+    assert _row(body)["physical"] == "10"
