@@ -119,7 +119,7 @@ def check_projections(only: list[str] | None) -> None:
         chosen = [p for p in projections if not only or p.name in only]
         with Progress(
             TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=console, transient=True,
+            TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal,
         ) as bar:  # fmt: skip
             task = bar.add_task("checking", total=sum(len(p.tables) for p in chosen))
 

@@ -419,6 +419,7 @@ def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
         BarColumn(),
         MofNCompleteColumn(),
         console=console,
+        disable=not console.is_terminal,
         transient=not sys.stdout.isatty(),
     ) as bar:
         task = bar.add_task(label, total=total)

@@ -52,6 +52,7 @@ def position_bar(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
+        disable=not console.is_terminal,
         transient=True,
     ) as bar:
         task = bar.add_task(label, total=total or opened.ledger.head())

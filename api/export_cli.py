@@ -89,6 +89,7 @@ def _bundle_bar(bundle: Path) -> Iterator[Callable[[int], None]]:
     """A bar over the bundle's positions (up to the manifest's last one, when readable)."""
     with Progress(
         TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), console=console,
+        disable=not console.is_terminal,
         transient=True,
     ) as bar:  # fmt: skip
         task = bar.add_task("verifying", total=_manifest_last(bundle))

@@ -80,6 +80,7 @@ def as_of(
 def _bar(label: str, total: int) -> Iterator[Callable[[int], None]]:
     with Progress(
         TextColumn(label), BarColumn(), MofNCompleteColumn(), console=console,
+        disable=not console.is_terminal,
         transient=not sys.stdout.isatty(),
     ) as bar:  # fmt: skip
         task = bar.add_task(label, total=total)

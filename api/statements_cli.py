@@ -99,6 +99,7 @@ def _bar() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         console=console,
+        disable=not console.is_terminal,
         transient=False,  # the finished bars stay: how much was read and recorded
     )
 
