@@ -48,7 +48,7 @@ class ReplayedModel:
     model: str
     moment: Moment
     store: ViewStore
-    events_read: int  # notifications read from the log (every topic, as the runner pages)
+    events_read: int  # the model's own events folded (after the checkpoint, if one was used)
     seconds: float
     checkpoints: CheckpointUse = field(default_factory=CheckpointUse)
 

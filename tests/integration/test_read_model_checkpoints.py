@@ -13,6 +13,7 @@ import pytest
 
 from api.runtime import Runtime, open_runtime
 from domain.exceptions import InvalidInput
+from projections.inventory import InventoryProjection
 from replay import answers
 from replay.asof import MODELS, replay_as_of
 from replay.checkpoint_files import SQLiteCheckpointStore
@@ -83,6 +84,15 @@ def build_all(runtime: Runtime, every: int) -> list[int]:
     return made
 
 
+def inventory_events(runtime: Runtime, after: int, upto: int) -> int:
+    """The inventory model's own events in positions after…upto: what a replay folds."""
+    topics = list(InventoryProjection().topics)
+    found = runtime.ledger.recorder.select_notifications(
+        start=after + 1, limit=upto, stop=upto, topics=topics
+    )
+    return len(found)
+
+
 def used(runtime: Runtime, position: int) -> dict[str, Any]:
     moment = at_position(runtime.ledger, position)
     report = answers.inventory_as_of(
@@ -102,7 +112,7 @@ def test_as_of_answers_are_the_same_with_without_and_after_deleting_checkpoints(
         assert answer(runtime, position) == without[position], f"position {position}"
     replay = used(runtime, head)
     assert replay["checkpoint"] == head // 7 * 7
-    assert replay["events_read"] == head - head // 7 * 7
+    assert replay["events_read"] == inventory_events(runtime, head // 7 * 7, head)
     assert replay["ignored_checkpoints"] == []
     assert runtime.checkpoints.delete() > 0
     assert runtime.checkpoints.list() == []
@@ -117,7 +127,8 @@ def test_building_is_incremental_and_skips_what_exists(runtime: Runtime) -> None
     assert first.positions == [10, 20]
     again = build(runtime.ledger, runtime.checkpoints, scratch(runtime), "inventory", 10)
     assert again.positions == list(range(30, head + 1, 10))
-    assert again.events_read == again.positions[-1] - 20  # folded from the checkpoint at 20
+    # folded from the checkpoint at 20
+    assert again.events_read == inventory_events(runtime, 20, again.positions[-1])
     assert [i.position for i in runtime.checkpoints.list()] == list(range(10, head + 1, 10))
     with pytest.raises(InvalidInput, match="positive"):
         build(runtime.ledger, runtime.checkpoints, scratch(runtime), "inventory", 0)
@@ -217,7 +228,7 @@ def test_old_positions_before_any_checkpoint_replay_from_the_start(runtime: Runt
     build(runtime.ledger, runtime.checkpoints, scratch(runtime), "inventory", 10)
     replay = used(runtime, 9)
     assert replay["checkpoint"] is None
-    assert replay["events_read"] == 9
+    assert replay["events_read"] == inventory_events(runtime, 0, 9) > 0
     assert used(runtime, 10) | {"seconds": 0} == {
         **replay, "checkpoint": 10, "events_read": 0, "seconds": 0
     }  # fmt: skip
