@@ -64,6 +64,12 @@ def recorded_range(cur: Cursor, *, after: int, until: int) -> list[tuple[int, by
     return rows
 
 
+def recorded_columns(cur: Cursor, *, after: int, until: int) -> tuple[list[int], list[bytes]]:
+    """The positions and the hashes of the recorded links after `after` up to `until`."""
+    rows = recorded_range(cur, after=after, until=until)
+    return [row[0] for row in rows], [row[1] for row in rows]
+
+
 def digest_at(cur: Cursor, position: int) -> bytes | None:
     row = cur.execute(f"SELECT digest FROM {TABLE} WHERE position = ?", (position,)).fetchone()
     return None if row is None else bytes(row[0])

@@ -13,14 +13,16 @@ to the recorded head. The first position where they part is the finding:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from eventsourcing.persistence import ApplicationRecorder, Notification
+from eventsourcing.persistence import ApplicationRecorder
 
 from projections.store import Cursor, ViewStore
 from replay import chain_follower
-from replay.chain import GENESIS, PAGE_SIZE, Link, Linker, log_pages
+from replay.chain import GENESIS, Link, Linker, Links
+from replay.stored_rows import PAGE_SIZE, Row, row_pages
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def verify(
             stop = min(stop, until)
         walk = _Walk(cur, bound, anchor)
         try:
-            pages = log_pages(recorder, stop=stop, page_size=page_size, prefetch=prefetch)
+            pages = row_pages(recorder, stop=stop, page_size=page_size, prefetch=prefetch)
             for page in pages:
                 walk.page(page)
                 if on_page:
@@ -97,9 +99,9 @@ def verify(
 class _Walk:
     """The recomputed chain beside the recorded one, a page at a time.
 
-    A page is compared whole against the recorded links in its range (one query, one list
-    comparison); only a page that differs is walked position by position to name the
-    first finding."""
+    A page is compared whole against the recorded links in its range (one query, then the
+    positions and the hashes compared as lists of ints and of bytes); only a page that
+    differs is walked position by position to name the first finding."""
 
     def __init__(self, cur: Cursor, bound: int, anchor: Anchor | None) -> None:
         self.cur, self.bound, self.anchor = cur, bound, anchor
@@ -107,14 +109,17 @@ class _Walk:
         self.previous, self.position, self.verified = GENESIS, 0, 0
         self.anchored = anchor is None
 
-    def page(self, notifications: Sequence[Notification]) -> None:
-        links = self.linker.links(notifications)
-        bound = self.bound
-        recorded = chain_follower.recorded_range(
-            self.cur, after=self.position, until=min(links[-1][0], bound)
+    def page(self, rows: list[Row]) -> None:
+        links = self.linker.link_rows(rows)
+        positions, hashes = links.positions, links.hashes
+        if positions[-1] > self.bound:  # only past the recorded head to reach an anchor
+            end = bisect_right(positions, self.bound)
+            positions, hashes = positions[:end], hashes[:end]
+        recorded = chain_follower.recorded_columns(
+            self.cur, after=self.position, until=min(links.positions[-1], self.bound)
         )
-        computed = [(p, h) for p, h, _ in links if p <= bound]
-        findings = [] if recorded == computed else [self._locate(links, recorded)]
+        same = recorded[1] == hashes and recorded[0] == positions
+        findings = [] if same else [self._locate(links.rows(), list(zip(*recorded, strict=True)))]
         if not self.anchored:
             findings.append(self._check_anchor(links))
         first = min((f for f in findings if f is not None), key=_at, default=None)
@@ -122,13 +127,12 @@ class _Walk:
         if first is not None:
             raise _Stop(first)
 
-    def _advance(self, links: list[Link], finding: Finding | None) -> None:
+    def _advance(self, links: Links, finding: Finding | None) -> None:
         """Count what was verified: the whole page, or the part before the finding."""
-        if finding is not None:
-            links = [link for link in links if link[0] < finding.position]
-        if links:
-            self.position, self.previous, _ = links[-1]
-            self.verified += len(links)
+        end = len(links) if finding is None else bisect_left(links.positions, finding.position)
+        if end:
+            self.position, self.previous = links.positions[end - 1], links.hashes[end - 1]
+            self.verified += end
 
     def _locate(self, links: list[Link], recorded: list[tuple[int, bytes]]) -> Finding | None:
         ahead = iter(recorded)
@@ -144,14 +148,15 @@ class _Walk:
                 return Finding("inserted", position, "this stored event was never linked")
         return None if expected is None else _removed(expected[0])
 
-    def _check_anchor(self, links: list[Link]) -> Finding | None:
-        if self.anchor is None or links[-1][0] < self.anchor.position:
+    def _check_anchor(self, links: Links) -> Finding | None:
+        anchor = self.anchor
+        if anchor is None or links.positions[-1] < anchor.position:
             return None
         self.anchored = True
-        found = [link for link in links if link[0] == self.anchor.position]
-        if not found:
-            return _anchor_missing(self.anchor)
-        return None if found[0][1] == self.anchor.hash else _anchor_differs(self.anchor)
+        at = bisect_left(links.positions, anchor.position)
+        if links.positions[at] != anchor.position:
+            return _anchor_missing(anchor)
+        return None if links.hashes[at] == anchor.hash else _anchor_differs(anchor)
 
     def finish(self) -> None:
         beyond = chain_follower.recorded_range(self.cur, after=self.position, until=self.bound)
