@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from eventsourcing.persistence import ApplicationRecorder
@@ -22,6 +23,7 @@ from eventsourcing.persistence import ApplicationRecorder
 from projections.store import Cursor, ViewStore
 from replay import chain_follower
 from replay.chain import GENESIS, Link, Linker, Links
+from replay.chain_follower import Columns
 from replay.stored_rows import PAGE_SIZE, Row, row_pages
 
 
@@ -76,24 +78,54 @@ def verify(
 
     With an `anchor` the log is recomputed at least up to its position, which must exist
     and give its hash, whether or not the follower has linked that far."""
-    prefetch = store.dialect == "postgres"  # select the next page while this one is hashed
+    prefetch = store.dialect == "postgres"  # read while the page is hashed: the wait is there
     with store.read() as cur:
-        recorded = chain_follower.head(cur).position
-        bound = recorded if until is None else min(until, recorded)
+        head = chain_follower.head(cur).position
+        bound = head if until is None else min(until, head)
         stop = max(bound, anchor.position if anchor else 0)
         if until is not None:
             stop = min(stop, until)
         walk = _Walk(cur, bound, anchor)
         try:
-            pages = row_pages(recorder, stop=stop, page_size=page_size, prefetch=prefetch)
-            for page in pages:
-                walk.page(page)
-                if on_page:
-                    on_page(walk.position)
+            with _RecordedLinks(store, threaded=prefetch) as recorded:
+                pages = row_pages(recorder, stop=stop, page_size=page_size, prefetch=prefetch)
+                for page in pages:
+                    last = min(page[-1][0], bound)
+                    walk.page(page, recorded.ask(after=walk.position, until=last))
+                    if on_page:
+                        on_page(walk.position)
             walk.finish()
         except _Stop as stop_at:
             return Verification(walk.verified, walk.position, walk.previous, stop_at.finding)
     return Verification(walk.verified, walk.position, walk.previous, None)
+
+
+class _RecordedLinks:
+    """The recorded links of a page's range, asked for before the page is hashed. On
+    PostgreSQL they are read on a helper thread meanwhile (with its own connection: the
+    wait is on the server); on SQLite the read is in-process work, done in turn."""
+
+    def __init__(self, store: ViewStore, *, threaded: bool) -> None:
+        self.store = store
+        self.reader = ThreadPoolExecutor(1, "chain-links") if threaded else None
+
+    def ask(self, *, after: int, until: int) -> Future[Columns]:
+        if self.reader is not None:
+            return self.reader.submit(self._read, after, until)
+        done: Future[Columns] = Future()
+        done.set_result(self._read(after, until))
+        return done
+
+    def _read(self, after: int, until: int) -> Columns:
+        with self.store.read() as cur:
+            return chain_follower.recorded_columns(cur, after=after, until=until)
+
+    def __enter__(self) -> _RecordedLinks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.reader is not None:
+            self.reader.shutdown(cancel_futures=True)
 
 
 class _Walk:
@@ -109,15 +141,13 @@ class _Walk:
         self.previous, self.position, self.verified = GENESIS, 0, 0
         self.anchored = anchor is None
 
-    def page(self, rows: list[Row]) -> None:
+    def page(self, rows: list[Row], asked: Future[Columns]) -> None:
         links = self.linker.link_rows(rows)
         positions, hashes = links.positions, links.hashes
         if positions[-1] > self.bound:  # only past the recorded head to reach an anchor
             end = bisect_right(positions, self.bound)
             positions, hashes = positions[:end], hashes[:end]
-        recorded = chain_follower.recorded_columns(
-            self.cur, after=self.position, until=min(links.positions[-1], self.bound)
-        )
+        recorded = asked.result()
         same = recorded[1] == hashes and recorded[0] == positions
         findings = [] if same else [self._locate(links.rows(), list(zip(*recorded, strict=True)))]
         if not self.anchored:
