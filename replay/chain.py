@@ -1,8 +1,9 @@
 """The hash chain over the log: each stored event's canonical digest, linked by SHA-256.
 
-The chain is computed from the events *as stored* (the recorder's notifications), never
-decoded, so it is fast and a change in how events are decoded cannot change it. Integers
-are unsigned big-endian; text is UTF-8 with a length prefix:
+The chain is computed from the events *as stored*, never decoded, so it is fast and a change
+in how events are decoded cannot change it: the follower from the recorder's notifications,
+the verifier from the stored rows themselves (`replay.stored_rows`), both through
+`Linker.link_rows`. Integers are unsigned big-endian; text is UTF-8 with a length prefix:
 
     digest(e) = SHA-256( u32 len(topic) ‖ topic ‖ u32 len(id) ‖ id ‖ u64 version
                          ‖ u64 len(state) ‖ state )
@@ -10,9 +11,9 @@ are unsigned big-endian; text is UTF-8 with a length prefix:
     h_n       = SHA-256( h_{n-1} ‖ u64 position_n ‖ digest(e_n) )
 
 `id` is the originator id in its text form (a UUID as 36 lower-case characters with
-hyphens); `state` is the stored bytes, which hold the recorded time and every field. The
-chain runs over the positions that exist: PostgreSQL leaves gaps (rolled-back inserts),
-and a gap is not a missing event.
+hyphens, as `str(UUID)` gives it and PostgreSQL prints a `uuid`); `state` is the stored
+bytes, which hold the recorded time and every field. The chain runs over the positions
+that exist: PostgreSQL leaves gaps (rolled-back inserts), and a gap is not a missing event.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ GENESIS = bytes(32)
 
 _U32 = struct.Struct(">I").pack
 _U64 = struct.Struct(">Q").pack
+_U64_PAIR = struct.Struct(">QQ").pack  # version and state length in one call
 
 
 # One position of the chain: (position, chain hash through it, the event's digest).
@@ -84,7 +86,7 @@ class Linker:
 
     def link_rows(self, rows: Iterable[Row]) -> Links:
         """The links of stored rows (position, topic, id text, version, state), in order."""
-        topics, sha256, u32, u64 = self._topics, hashlib.sha256, _U32, _U64
+        topics, sha256, u32, u64, pair = self._topics, hashlib.sha256, _U32, _U64, _U64_PAIR
         previous = self.previous
         links = Links()
         positions, hashes, digests = links.positions, links.hashes, links.digests
@@ -94,7 +96,7 @@ class Linker:
                 prefix = topics[topic] = _text(topic)
             oid = originator_id.encode()
             digest = sha256(
-                prefix + u32(len(oid)) + oid + u64(version) + u64(len(state)) + state
+                prefix + u32(len(oid)) + oid + pair(version, len(state)) + state
             ).digest()
             previous = sha256(previous + u64(position) + digest).digest()
             positions.append(position)
