@@ -1,8 +1,9 @@
 """The hash chain over the log: each stored event's canonical digest, linked by SHA-256.
 
-The chain is computed from the events *as stored* (the recorder's notifications), never
-decoded, so it is fast and a change in how events are decoded cannot change it. Integers
-are unsigned big-endian; text is UTF-8 with a length prefix:
+The chain is computed from the events *as stored*, never decoded, so it is fast and a change
+in how events are decoded cannot change it: the follower from the recorder's notifications,
+the verifier from the stored rows themselves (`replay.stored_rows`), both through
+`Linker.link_rows`. Integers are unsigned big-endian; text is UTF-8 with a length prefix:
 
     digest(e) = SHA-256( u32 len(topic) ‖ topic ‖ u32 len(id) ‖ id ‖ u64 version
                          ‖ u64 len(state) ‖ state )
@@ -10,30 +11,31 @@ are unsigned big-endian; text is UTF-8 with a length prefix:
     h_n       = SHA-256( h_{n-1} ‖ u64 position_n ‖ digest(e_n) )
 
 `id` is the originator id in its text form (a UUID as 36 lower-case characters with
-hyphens); `state` is the stored bytes, which hold the recorded time and every field. The
-chain runs over the positions that exist: PostgreSQL leaves gaps (rolled-back inserts),
-and a gap is not a missing event.
+hyphens, as `str(UUID)` gives it and PostgreSQL prints a `uuid`); `state` is the stored
+bytes, which hold the recorded time and every field. The chain runs over the positions
+that exist: PostgreSQL leaves gaps (rolled-back inserts), and a gap is not a missing event.
 """
 
 from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Notification
 
+from replay.stored_rows import PAGE_SIZE, Row
+
 GENESIS = bytes(32)
-PAGE_SIZE = 1000  # measured: smaller pages hash faster (cache), larger ones no better
 
 _U32 = struct.Struct(">I").pack
 _U64 = struct.Struct(">Q").pack
+_U64_PAIR = struct.Struct(">QQ").pack  # version and state length in one call
 
 
-# One position of the chain: (position, chain hash through it, the event's digest). Plain
-# tuples: a verification makes two per event, and the rate is the point.
+# One position of the chain: (position, chain hash through it, the event's digest).
 Link = tuple[int, bytes, bytes]
 
 
@@ -53,38 +55,68 @@ def _text(value: str) -> bytes:
     return _U32(len(encoded)) + encoded
 
 
+class Links:
+    """A page's links as three parallel lists: a verification compares the hashes as they
+    come, without a tuple per event."""
+
+    __slots__ = ("digests", "hashes", "positions")
+
+    def __init__(self) -> None:
+        self.positions: list[int] = []
+        self.hashes: list[bytes] = []
+        self.digests: list[bytes] = []
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def rows(self) -> list[Link]:
+        return list(zip(self.positions, self.hashes, self.digests, strict=True))
+
+
 class Linker:
     """Links pages of the log in turn. The length-prefixed topics are kept for the next
-    pages: a few dozen topics recur all through the log."""
+    pages: a few dozen topics recur all through the log.
+
+    The verifier feeds it stored rows (`replay.stored_rows`), the follower and the export
+    notifications; both go through `link_rows`, the one place the chain is computed."""
 
     def __init__(self, previous: bytes = GENESIS) -> None:
         self.previous = previous
         self._topics: dict[str, bytes] = {}
 
+    def link_rows(self, rows: Iterable[Row]) -> Links:
+        """The links of stored rows (position, topic, id text, version, state), in order."""
+        topics, sha256, u32, u64, pair = self._topics, hashlib.sha256, _U32, _U64, _U64_PAIR
+        previous = self.previous
+        links = Links()
+        positions, hashes, digests = links.positions, links.hashes, links.digests
+        for position, topic, originator_id, version, state in rows:
+            prefix = topics.get(topic)
+            if prefix is None:
+                prefix = topics[topic] = _text(topic)
+            oid = originator_id.encode()
+            digest = sha256(
+                prefix + u32(len(oid)) + oid + pair(version, len(state)) + state
+            ).digest()
+            previous = sha256(previous + u64(position) + digest).digest()
+            positions.append(position)
+            hashes.append(previous)
+            digests.append(digest)
+        self.previous = previous
+        return links
+
     def links(
         self, notifications: Sequence[Notification], ids: list[str] | None = None
     ) -> list[Link]:
         """The page's links; `ids`, when given, receives each originator id as text (the
-        exporter writes it, and making it costs as much as hashing the event)."""
-        topics, sha256, u32, u64 = self._topics, hashlib.sha256, _U32, _U64
-        previous = self.previous
-        links = []
-        for n in notifications:
-            topic = topics.get(n.topic)
-            if topic is None:
-                topic = topics[n.topic] = _text(n.topic)
-            text = str(n.originator_id)
-            if ids is not None:
-                ids.append(text)
-            oid = text.encode()
-            state = n.state
-            digest = sha256(
-                topic + u32(len(oid)) + oid + u64(n.originator_version) + u64(len(state)) + state
-            ).digest()
-            previous = sha256(previous + u64(n.id) + digest).digest()
-            links.append((n.id, previous, digest))
-        self.previous = previous
-        return links
+        exporter writes it, and making it costs about as much as hashing the event)."""
+        texts = [str(n.originator_id) for n in notifications]
+        if ids is not None:
+            ids.extend(texts)
+        return self.link_rows(
+            (n.id, n.topic, text, n.originator_version, n.state)
+            for n, text in zip(notifications, texts, strict=True)
+        ).rows()
 
 
 def chain_links(notifications: Sequence[Notification], previous: bytes) -> list[Link]:

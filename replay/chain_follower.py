@@ -64,6 +64,24 @@ def recorded_range(cur: Cursor, *, after: int, until: int) -> list[tuple[int, by
     return rows
 
 
+Columns = tuple[list[int], list[bytes]]  # positions and hashes, in order
+
+
+def recorded_columns(cur: Cursor, *, after: int, until: int) -> Columns:
+    """The positions and the hashes of the recorded links after `after` up to `until`."""
+    if until <= after:
+        return [], []
+    # The driver's own cursor: rows as they come, and on PostgreSQL in binary, so a hash
+    # arrives as its 32 bytes rather than as hex text to parse.
+    sql = f"SELECT position, hash FROM {TABLE} WHERE position > ? AND position <= ?"
+    sql += " ORDER BY position"
+    if cur.dialect == "postgres":
+        rows = cur.raw.execute(sql.replace("?", "%s"), (after, until), binary=True).fetchall()
+    else:
+        rows = cur.raw.execute(sql, (after, until)).fetchall()
+    return [row[0] for row in rows], [row[1] for row in rows]
+
+
 def digest_at(cur: Cursor, position: int) -> bytes | None:
     row = cur.execute(f"SELECT digest FROM {TABLE} WHERE position = ?", (position,)).fetchone()
     return None if row is None else bytes(row[0])

@@ -13,14 +13,18 @@ to the recorded head. The first position where they part is the finding:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from eventsourcing.persistence import ApplicationRecorder, Notification
+from eventsourcing.persistence import ApplicationRecorder
 
 from projections.store import Cursor, ViewStore
 from replay import chain_follower
-from replay.chain import GENESIS, PAGE_SIZE, Link, Linker, log_pages
+from replay.chain import GENESIS, Link, Linker, Links
+from replay.chain_follower import Columns
+from replay.stored_rows import PAGE_SIZE, Row, row_pages
 
 
 @dataclass(frozen=True)
@@ -74,32 +78,62 @@ def verify(
 
     With an `anchor` the log is recomputed at least up to its position, which must exist
     and give its hash, whether or not the follower has linked that far."""
-    prefetch = store.dialect == "postgres"  # select the next page while this one is hashed
+    prefetch = store.dialect == "postgres"  # read while the page is hashed: the wait is there
     with store.read() as cur:
-        recorded = chain_follower.head(cur).position
-        bound = recorded if until is None else min(until, recorded)
+        head = chain_follower.head(cur).position
+        bound = head if until is None else min(until, head)
         stop = max(bound, anchor.position if anchor else 0)
         if until is not None:
             stop = min(stop, until)
         walk = _Walk(cur, bound, anchor)
         try:
-            pages = log_pages(recorder, stop=stop, page_size=page_size, prefetch=prefetch)
-            for page in pages:
-                walk.page(page)
-                if on_page:
-                    on_page(walk.position)
+            with _RecordedLinks(store, threaded=prefetch) as recorded:
+                pages = row_pages(recorder, stop=stop, page_size=page_size, prefetch=prefetch)
+                for page in pages:
+                    last = min(page[-1][0], bound)
+                    walk.page(page, recorded.ask(after=walk.position, until=last))
+                    if on_page:
+                        on_page(walk.position)
             walk.finish()
         except _Stop as stop_at:
             return Verification(walk.verified, walk.position, walk.previous, stop_at.finding)
     return Verification(walk.verified, walk.position, walk.previous, None)
 
 
+class _RecordedLinks:
+    """The recorded links of a page's range, asked for before the page is hashed. On
+    PostgreSQL they are read on a helper thread meanwhile (with its own connection: the
+    wait is on the server); on SQLite the read is in-process work, done in turn."""
+
+    def __init__(self, store: ViewStore, *, threaded: bool) -> None:
+        self.store = store
+        self.reader = ThreadPoolExecutor(1, "chain-links") if threaded else None
+
+    def ask(self, *, after: int, until: int) -> Future[Columns]:
+        if self.reader is not None:
+            return self.reader.submit(self._read, after, until)
+        done: Future[Columns] = Future()
+        done.set_result(self._read(after, until))
+        return done
+
+    def _read(self, after: int, until: int) -> Columns:
+        with self.store.read() as cur:
+            return chain_follower.recorded_columns(cur, after=after, until=until)
+
+    def __enter__(self) -> _RecordedLinks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.reader is not None:
+            self.reader.shutdown(cancel_futures=True)
+
+
 class _Walk:
     """The recomputed chain beside the recorded one, a page at a time.
 
-    A page is compared whole against the recorded links in its range (one query, one list
-    comparison); only a page that differs is walked position by position to name the
-    first finding."""
+    A page is compared whole against the recorded links in its range (one query, then the
+    positions and the hashes compared as lists of ints and of bytes); only a page that
+    differs is walked position by position to name the first finding."""
 
     def __init__(self, cur: Cursor, bound: int, anchor: Anchor | None) -> None:
         self.cur, self.bound, self.anchor = cur, bound, anchor
@@ -107,14 +141,15 @@ class _Walk:
         self.previous, self.position, self.verified = GENESIS, 0, 0
         self.anchored = anchor is None
 
-    def page(self, notifications: Sequence[Notification]) -> None:
-        links = self.linker.links(notifications)
-        bound = self.bound
-        recorded = chain_follower.recorded_range(
-            self.cur, after=self.position, until=min(links[-1][0], bound)
-        )
-        computed = [(p, h) for p, h, _ in links if p <= bound]
-        findings = [] if recorded == computed else [self._locate(links, recorded)]
+    def page(self, rows: list[Row], asked: Future[Columns]) -> None:
+        links = self.linker.link_rows(rows)
+        positions, hashes = links.positions, links.hashes
+        if positions[-1] > self.bound:  # only past the recorded head to reach an anchor
+            end = bisect_right(positions, self.bound)
+            positions, hashes = positions[:end], hashes[:end]
+        recorded = asked.result()
+        same = recorded[1] == hashes and recorded[0] == positions
+        findings = [] if same else [self._locate(links.rows(), list(zip(*recorded, strict=True)))]
         if not self.anchored:
             findings.append(self._check_anchor(links))
         first = min((f for f in findings if f is not None), key=_at, default=None)
@@ -122,13 +157,12 @@ class _Walk:
         if first is not None:
             raise _Stop(first)
 
-    def _advance(self, links: list[Link], finding: Finding | None) -> None:
+    def _advance(self, links: Links, finding: Finding | None) -> None:
         """Count what was verified: the whole page, or the part before the finding."""
-        if finding is not None:
-            links = [link for link in links if link[0] < finding.position]
-        if links:
-            self.position, self.previous, _ = links[-1]
-            self.verified += len(links)
+        end = len(links) if finding is None else bisect_left(links.positions, finding.position)
+        if end:
+            self.position, self.previous = links.positions[end - 1], links.hashes[end - 1]
+            self.verified += end
 
     def _locate(self, links: list[Link], recorded: list[tuple[int, bytes]]) -> Finding | None:
         ahead = iter(recorded)
@@ -144,14 +178,15 @@ class _Walk:
                 return Finding("inserted", position, "this stored event was never linked")
         return None if expected is None else _removed(expected[0])
 
-    def _check_anchor(self, links: list[Link]) -> Finding | None:
-        if self.anchor is None or links[-1][0] < self.anchor.position:
+    def _check_anchor(self, links: Links) -> Finding | None:
+        anchor = self.anchor
+        if anchor is None or links.positions[-1] < anchor.position:
             return None
         self.anchored = True
-        found = [link for link in links if link[0] == self.anchor.position]
-        if not found:
-            return _anchor_missing(self.anchor)
-        return None if found[0][1] == self.anchor.hash else _anchor_differs(self.anchor)
+        at = bisect_left(links.positions, anchor.position)
+        if links.positions[at] != anchor.position:
+            return _anchor_missing(anchor)
+        return None if links.hashes[at] == anchor.hash else _anchor_differs(anchor)
 
     def finish(self) -> None:
         beyond = chain_follower.recorded_range(self.cur, after=self.position, until=self.bound)
