@@ -99,7 +99,6 @@ def _bar() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         console=console,
-        disable=not console.is_terminal,
         transient=False,  # the finished bars stay: how much was read and recorded
     )
 
