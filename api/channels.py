@@ -116,7 +116,14 @@ class WebhookChannel:
 
     def __init__(self, secrets: Mapping[str, str], timeout: float) -> None:
         self.secrets = dict(secrets)
-        self.client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self.timeout = timeout
+        self._client: httpx.Client | None = None  # made on the first send (TLS set-up costs)
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(timeout=self.timeout, follow_redirects=False)
+        return self._client
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebhookChannel:
@@ -141,7 +148,8 @@ class WebhookChannel:
         return Sent(False, f"HTTP {response.status_code}", response.status_code)
 
     def close(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
 
 
 def _describe(error: Exception) -> str:
