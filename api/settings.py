@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     )
     aggregate_cache_size: int = 20_000
     read_model_checkpoint_interval: int = Field(
-        20_000,
+        5_000,
         ge=0,
         description="Events between read-model checkpoints taken by the server; 0: none",
     )
