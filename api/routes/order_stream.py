@@ -13,13 +13,14 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Send
 
 from api.deps import RuntimeDep, to_json_ready
 from api.errors import ApiError
@@ -65,7 +66,25 @@ async def follow_sales_order(
     # projected yet, and is no less there. Refused before the stream starts.
     await run_in_threadpool(rt.ledger.sales_order, number)
     feed = OrderFeed(rt, request, number, _resume_after(last_event_id, after), until_terminal)
-    return StreamingResponse(feed.frames(), media_type="text/event-stream", headers=HEADERS)
+    return ClosingStreamingResponse(feed.frames(), media_type="text/event-stream", headers=HEADERS)
+
+
+class ClosingStreamingResponse(StreamingResponse):
+    """Closes its generator however the response ends.
+
+    A client that goes away cancels the send in progress; a generator paused at its
+    `yield` at that moment would otherwise keep its listener until it is garbage
+    collected, whenever that is.
+    """
+
+    body_iterator: AsyncGenerator[bytes, None]
+
+    async def stream_response(self, send: Send) -> None:
+        try:
+            await super().stream_response(send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.body_iterator.aclose()
 
 
 def _resume_after(last_event_id: str | None, after: int | None) -> int:
@@ -97,7 +116,7 @@ class OrderFeed:
         self.until_terminal = until_terminal
         self.progress = asyncio.Event()
 
-    async def frames(self) -> AsyncIterator[bytes]:
+    async def frames(self) -> AsyncGenerator[bytes, None]:
         """The retry hint, then changes and keep-alives until there is reason to stop."""
         listener = self._listener(asyncio.get_running_loop())
         self.rt.runner.progress_listeners.append(listener)
