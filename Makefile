@@ -18,9 +18,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/orderledger serve --demo-if-empty
 
-## The whole test suite (PostgreSQL tests skip with a message when no server answers).
+## The whole test suite (PostgreSQL tests skip with a message when no server answers),
+## spread over TEST_WORKERS processes (each test has its own store, schemas and ports).
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
