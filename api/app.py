@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from api.auth import allow, by_credentials
 from api.errors import install_error_handlers
 from api.responses import problem
 from api.routes import (
@@ -38,6 +39,7 @@ from api.routes import (
     sla,
     statements,
     stock,
+    users,
     warehouses,
     workflows,
     write_offs,
@@ -45,6 +47,7 @@ from api.routes import (
 from api.routes.workflows import YAML_TYPES
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
+from domain.permissions import PUBLIC
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -70,9 +73,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,  # served below, declared public like every other route
     )
     _serve_docs_offline(app)
     install_error_handlers(app)
+    app.state.authenticator = by_credentials
     uploads = {statements.PATH: settings.statement_max_bytes + statements.UPLOAD_OVERHEAD}
     app.middleware("http")(_guard_bodies(settings.max_body_bytes, uploads))
     app.router.routes.extend(_resource_routes())
@@ -93,7 +98,7 @@ def _resource_routes() -> tuple[BaseRoute, ...]:
         products, warehouses, customers, purchase_orders, sales_orders, order_stream,
         production, workflows, sla, receivables, invoices, matching, payments, statements,
         stock, reservations, inventory, notifications, health, credit_notes, write_offs,
-        ar, credit, audit, audit_export, replay, audit_trail, read_model_checkpoints,
+        ar, credit, audit, audit_export, replay, audit_trail, read_model_checkpoints, users,
     ):  # fmt: skip
         combined.include_router(module.router)
     return tuple(combined.routes)
@@ -102,13 +107,17 @@ def _resource_routes() -> tuple[BaseRoute, ...]:
 def _serve_docs_offline(app: FastAPI) -> None:
     """Swagger UI from the installed swagger-ui-bundle: /docs works without internet."""
     from fastapi.openapi.docs import get_swagger_ui_html
-    from fastapi.responses import HTMLResponse
+    from fastapi.responses import HTMLResponse, JSONResponse
     from fastapi.staticfiles import StaticFiles
     from swagger_ui_bundle import swagger_ui_path
 
     app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[allow(PUBLIC)])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[allow(PUBLIC)])
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/openapi.json",

@@ -136,6 +136,31 @@ def _load_demo(opened: Runtime, skus: int) -> None:
         f"demo bank statement: {path} ({entries} entries; import it with"
         f" `orderledger finance import-statement {path}`)"
     )
+    _demo_users(opened, folder / "demo-credentials.txt")
+
+
+def _demo_users(opened: Runtime, path: Path) -> None:
+    """One demo user per role, each with a fresh random key (never a fixed one), written
+    to a file only its owner may read; the administrator's key is printed too."""
+    from domain.workflows import ROLES
+
+    meta = Meta(actor="demo", correlation_id=uuid.uuid4().hex, command="demo users",
+                at=datetime.now(UTC), role="admin")  # fmt: skip
+    lines = ["# OrderLedger demo users: user, role, API key (send as Authorization: Bearer)"]
+    admin_key = ""
+    for role in ROLES:
+        name = f"demo.{role}"
+        customer = "C-GARDA" if role == "customer" else None
+        opened.access.create_user(meta, name=name, role=role, customer=customer)
+        _, key = opened.access.issue_key(meta, name=name, label="demo")
+        lines.append(f"{name}\t{role}\t{key}")
+        admin_key = key if role == "admin" else admin_key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text("\n".join(lines) + "\n")
+    console.print(f"demo users: one per role, keys in {path}; the administrator's key:")
+    print(admin_key)
 
 
 @cli.command("demo-statement")
@@ -432,5 +457,7 @@ def main() -> None:
 
 # Registered last: the explain commands use this module's console, fail and runtime.
 from api import explain_cli  # noqa: E402
+from api.users_cli import users_cli  # noqa: E402
 
 explain_cli.register(replay_cli, audit_cli)
+cli.add_typer(users_cli, name="users")

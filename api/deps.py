@@ -13,16 +13,15 @@ import orjson
 from fastapi import Depends, Header, Query, Request
 from starlette.responses import Response
 
+from api.auth import PrincipalDep
 from api.errors import ApiError
 from api.responses import json_response
 from api.runtime import Runtime
 from domain.application import IdempotencyClaim, Outcome
 from domain.values import Meta
-from domain.workflows import ROLES
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,12})"$')
-_ACTOR = re.compile(r"^[\w.@:\-]{1,100}$")
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -35,28 +34,20 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 def command_meta(
     request: Request,
-    x_actor: Annotated[str | None, Header(description="Who issues the command")] = None,
+    principal: PrincipalDep,
     x_correlation_id: Annotated[str | None, Header()] = None,
-    x_role: Annotated[
-        str | None,
-        Header(description="The role the actor acts in (approvals, manual stage moves)"),
-    ] = None,
 ) -> Meta:
-    """Actor, role and correlation id for the events this command records."""
-    actor = x_actor or "anonymous"
-    if not _ACTOR.match(actor):
-        raise ApiError(422, "X-Actor must be 1-100 letters, digits or . @ : _ -", "invalid-actor")
+    """The authenticated caller, its role and the correlation id, for the events this
+    command records."""
     correlation = x_correlation_id or uuid.uuid4().hex
     if not _KEY.match(correlation):
         raise ApiError(
             422, "X-Correlation-Id must be 1-200 visible ASCII characters", "invalid-correlation-id"
         )
-    if x_role is not None and x_role not in ROLES:
-        raise ApiError(422, f"X-Role must be one of {', '.join(ROLES)}", "invalid-role")
     route = request.scope.get("route")
     return Meta(
-        actor=actor,
-        role=x_role,
+        actor=principal.name,
+        role=principal.role,
         correlation_id=correlation,
         command=getattr(route, "name", request.url.path),
         at=datetime.now(UTC),
@@ -64,6 +55,27 @@ def command_meta(
 
 
 MetaDep = Annotated[Meta, Depends(command_meta)]
+
+
+def anonymous_meta(
+    request: Request, x_correlation_id: Annotated[str | None, Header()] = None
+) -> Meta:
+    """Metadata for the one command a caller makes before it is known: signing in."""
+    correlation = x_correlation_id or uuid.uuid4().hex
+    if not _KEY.match(correlation):
+        raise ApiError(
+            422, "X-Correlation-Id must be 1-200 visible ASCII characters", "invalid-correlation-id"
+        )
+    route = request.scope.get("route")
+    return Meta(
+        actor="anonymous",
+        correlation_id=correlation,
+        command=getattr(route, "name", request.url.path),
+        at=datetime.now(UTC),
+    )
+
+
+AnonymousMetaDep = Annotated[Meta, Depends(anonymous_meta)]
 
 
 async def idempotency_claim(

@@ -44,6 +44,8 @@ STATUS = {
 }
 TITLES = {
     400: "Malformed request",
+    401: "Not authenticated",
+    403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
     409: "Rule broken",
@@ -59,9 +61,17 @@ TITLES = {
 class ApiError(Exception):
     """An HTTP-level refusal raised by the API layer itself (not the domain)."""
 
-    def __init__(self, status: int, detail: str, rule: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        rule: str,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status, self.detail, self.rule, self.extra = status, detail, rule, extra
+        self.headers = headers or {}
 
 
 def _status_of(error: DomainError) -> int:
@@ -92,6 +102,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> Response:
         headers = {"Retry-After": "1"} if error.status == 503 else {}
+        headers.update(error.headers)
         return problem(
             error.status, TITLES.get(error.status, "Error"), error.detail, error.rule, request,
             headers=headers, **error.extra,

@@ -7,9 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from api.access import Access
+from api.credentials import CredentialStore
 from api.notifier import Dispatcher
 from api.settings import Settings
 from domain.ledger import Ledger
+from projections.access import AccessProjection
 from projections.bank_statements import StatementsProjection
 from projections.base import Projection
 from projections.catalog import CatalogProjection
@@ -46,6 +49,7 @@ class Runtime:
     sla: SlaMonitor
     dispatcher: Dispatcher
     checkpoints: CheckpointStore
+    access: Access
     checkpoint_follower: CheckpointFollower | None = None
     # Set when the system starts shutting down: live streams never finish on their own,
     # and servers wait for open responses before they stop.
@@ -59,6 +63,8 @@ class Runtime:
         self.dispatcher.close()
         self.runner.stop()
         self.store.close()
+        if self.access.credentials.store is not self.store:
+            self.access.credentials.store.close()
         self.ledger.close()
 
 
@@ -75,6 +81,7 @@ def read_models(ledger: Ledger | None, routing: Routing | None = None) -> list[P
         SafetyStockFollower(ledger),
         OutboxProjection(routing),
         CreditExposureProjection(),
+        AccessProjection(),
         ChainProjection(),
     ]
 
@@ -98,6 +105,17 @@ def build_store(settings: Settings) -> ViewStore:
 def scratch_stores(settings: Settings) -> ScratchFactory:
     """Scratch read-model stores for replays: temp SQLite files, or temp PostgreSQL schemas."""
     return scratch_factory(settings.postgres_conninfo() if settings.is_postgres else None)
+
+
+def credential_store(settings: Settings, store: ViewStore) -> CredentialStore:
+    """Key and password hashes: a file of their own, or tables in the events schema."""
+    if settings.is_postgres:
+        return CredentialStore(store, prefix=f'"{settings.events_schema}".')
+    path = settings.credentials_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)  # hashes only, yet nobody else's business
+    path.chmod(0o600)
+    return CredentialStore(SQLiteViewStore(str(path)))
 
 
 def checkpoint_store(settings: Settings) -> CheckpointStore:
@@ -156,6 +174,8 @@ def open_runtime(
         with store.transaction() as cur:
             create_delivery_tables(cur, ledger.head())
         runner.setup()
+        credentials = credential_store(settings, store)
+        credentials.create_tables()
     ledger.save_listeners.append(runner.wake)
     ledger.credit = ProjectionCreditCheck(
         runner, store, include_open_orders=settings.credit_include_open_orders,
@@ -178,4 +198,5 @@ def open_runtime(
         start_notifications = settings.run_notifications and start_projections is not False
     if start_notifications:
         dispatcher.start()
-    return Runtime(settings, ledger, store, runner, sla, dispatcher, checkpoints, follower)
+    access = Access(ledger, credentials, settings)
+    return Runtime(settings, ledger, store, runner, sla, dispatcher, checkpoints, access, follower)

@@ -94,6 +94,22 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(8, ge=1)
     notify_timeout_seconds: float = Field(10.0, gt=0, description="Per SMTP or HTTP exchange")
     notify_poll_seconds: float = Field(1.0, gt=0)
+    session_seconds: int = Field(
+        8 * 3600, gt=0, le=30 * 86400, description="How long a console sign-in lasts"
+    )
+    session_secret: SecretStr | None = Field(
+        None, description="Signs session tokens; unset: a random key kept in the credential store"
+    )
+    secure_cookies: bool = Field(
+        False, description="Session cookies only over HTTPS (set it behind TLS)"
+    )
+    sign_in_max_failures: int = Field(
+        5, ge=1, description="Failed sign-ins in a row that lock a name"
+    )
+    sign_in_lockout_seconds: int = Field(900, ge=1, description="How long a locked name waits")
+    sign_in_failure_delay_seconds: float = Field(
+        1.0, ge=0, description="Each failed sign-in is answered this much later"
+    )
 
     @field_validator("write_off_approver_roles")
     @classmethod
@@ -115,6 +131,11 @@ class Settings(BaseSettings):
     def views_path(self) -> Path:
         path = self.sqlite_path()
         return path.with_name(path.stem + "-views" + path.suffix)
+
+    def credentials_path(self) -> Path:
+        """The SQLite file of key and password hashes: back it up with the ledger."""
+        path = self.sqlite_path()
+        return path.with_name(path.stem + "-credentials" + path.suffix)
 
     def checkpoints_path(self) -> Path:
         """The SQLite file of read-model checkpoints, beside the read models."""

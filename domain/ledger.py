@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+from domain.commands_access import AccessCommands
 from domain.commands_catalog import CatalogCommands
 from domain.commands_credit import CreditControlCommands
 from domain.commands_credits import CreditCommands
@@ -26,6 +27,7 @@ class Ledger(
     FinanceCommands,
     StatementCommands,
     StockCommands,
+    AccessCommands,
 ):
     """Orders, stock and (later) receivables as event-sourced aggregates in one log."""
 

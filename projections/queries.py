@@ -366,3 +366,28 @@ def open_items(
     open, partially paid, overdue — days past due and ageing bucket. See
     `projections.open_items`: the database sums and filters, exactly on both stores."""
     return as_of_date.open_items(cur, customer=customer, as_of=as_of, currency=currency)
+
+
+def users(cur: Cursor) -> list[dict[str, Any]]:
+    """Every user with their keys (ids, labels, dates; never a secret)."""
+    found = cur.execute(
+        "SELECT username, role, customer, display_name, status, has_password, created_at,"
+        " last_sign_in_at, version FROM users ORDER BY username"
+    ).fetchdicts()
+    keys: dict[str, list[dict[str, Any]]] = {}
+    for key in cur.execute(
+        "SELECT key_id, username, label, issued_at, expires_at, revoked_at FROM api_keys"
+        " ORDER BY issued_at, key_id"
+    ).fetchdicts():
+        keys.setdefault(key.pop("username"), []).append(
+            {name: _iso(value) for name, value in key.items()}
+        )
+    return [
+        {**{name: _iso(value) for name, value in user.items()},
+         "has_password": bool(user["has_password"]), "keys": keys.get(user["username"], [])}
+        for user in found
+    ]  # fmt: skip
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import MinPosition, RuntimeDep, wait_for_position
 from api.errors import ApiError
 from api.responses import json_response
@@ -24,7 +25,7 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
-@router.get("/ageing")
+@router.get("/ageing", dependencies=[allow("finance:read")])
 def get_ageing(
     rt: RuntimeDep,
     as_of: Annotated[date | None, Query(description="Business day (default: today)")] = None,
@@ -41,7 +42,7 @@ def get_ageing(
     return json_response(report)
 
 
-@router.get("/metrics")
+@router.get("/metrics", dependencies=[allow("finance:read")])
 def get_metrics(
     rt: RuntimeDep,
     start: Annotated[

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import RuntimeDep
 from api.errors import ApiError
 from api.responses import json_response
@@ -26,19 +27,19 @@ class CheckpointCheck(BaseModel):
     )
 
 
-@router.get("/chain")
+@router.get("/chain", dependencies=[allow("audit:read")])
 def chain(rt: RuntimeDep) -> Response:
     """The recorded chain's head (position, hash) and how far behind the log it is."""
     return json_response(audit.chain_status(rt.ledger, rt.store).as_json())
 
 
-@router.post("/verify")
+@router.post("/verify", dependencies=[allow("audit:read")])
 def verify(rt: RuntimeDep) -> Response:
     """Recompute the chain from the log up to the recorded head; the first finding, if any."""
     return json_response(_verification(audit.verify_log(rt.ledger, rt.store)))
 
 
-@router.post("/checkpoints/verify")
+@router.post("/checkpoints/verify", dependencies=[allow("audit:read")])
 def verify_checkpoint(body: CheckpointCheck, rt: RuntimeDep) -> Response:
     """Check a signed checkpoint: its signature, then the log up to it (422 with the reason)."""
     checkpoint = checkpoints.parse(body.checkpoint)

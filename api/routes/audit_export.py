@@ -18,6 +18,7 @@ from pydantic import AwareDatetime
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
+from api.auth import allow
 from api.deps import RuntimeDep
 from replay import audit
 from replay.export import ExportRefused, export_bundle
@@ -35,6 +36,7 @@ AtQuery = Annotated[AwareDatetime | None, Query(description="Up to this recorded
     "/export",
     response_class=FileResponse,
     responses={200: {"content": {"application/zip": {}}, "description": "The bundle (zip)"}},
+    dependencies=[allow("audit:read")],
 )
 def export(rt: RuntimeDep, to_position: PositionQuery = None, at: AtQuery = None) -> FileResponse:
     """The audit bundle up to a moment as a zip: events, chain, checkpoint, README, verifier."""

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import RuntimeDep, to_json_ready
 from api.responses import json_response
 from api.routes.replay import AtQuery, PositionQuery, _moment, _scratch
@@ -36,7 +37,7 @@ def _ready(report: dict[str, Any]) -> dict[str, Any]:
     return to_json_ready(ready)
 
 
-@router.get("/trail")
+@router.get("/trail", dependencies=[allow("audit:read")])
 def audit_trail(
     rt: RuntimeDep,
     actor: Annotated[str | None, Query(max_length=200)] = None,
@@ -60,7 +61,7 @@ def audit_trail(
     return json_response(result)
 
 
-@router.get("/explain/inventory/{sku}/{warehouse}")
+@router.get("/explain/inventory/{sku}/{warehouse}", dependencies=[allow("audit:read")])
 def explain_inventory(
     sku: CodePath, warehouse: CodePath, rt: RuntimeDep, position: PositionQuery = None,
     at: AtQuery = None, figure: str = "available",
@@ -75,7 +76,7 @@ def explain_inventory(
     return json_response(_ready(report))
 
 
-@router.get("/explain/invoices/{number}")
+@router.get("/explain/invoices/{number}", dependencies=[allow("audit:read")])
 def explain_invoice(
     number: CodePath, rt: RuntimeDep, position: PositionQuery = None, at: AtQuery = None,
     as_of: Annotated[date | None, Query(description="Business day (default: the moment's)")] = (
@@ -88,7 +89,7 @@ def explain_invoice(
     return json_response(_ready(report))
 
 
-@router.get("/explain/sales-orders/{number}")
+@router.get("/explain/sales-orders/{number}", dependencies=[allow("audit:read")])
 def explain_sales_order(
     number: CodePath, rt: RuntimeDep, position: PositionQuery = None, at: AtQuery = None
 ) -> Response:
@@ -97,7 +98,7 @@ def explain_sales_order(
     return json_response(_ready(report))
 
 
-@router.get("/diff")
+@router.get("/diff", dependencies=[allow("audit:read")])
 def diff(
     rt: RuntimeDep,
     from_position: PositionQuery = None, to_position: PositionQuery = None,
@@ -122,7 +123,7 @@ def _point(rt: Any, position: int | None, when: datetime | None, now: datetime, 
     return at_time(rt.ledger, when, now)
 
 
-@router.get("/effective/stock-items/{sku}/{warehouse}")
+@router.get("/effective/stock-items/{sku}/{warehouse}", dependencies=[allow("audit:read")])
 def stock_item_effective_at(
     sku: CodePath, warehouse: CodePath, rt: RuntimeDep,
     effective: Annotated[AwareDatetime, Query(description="Business time, with offset")],

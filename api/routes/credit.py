@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import (
     IdempotencyDep,
     IfMatchDep,
@@ -65,7 +66,7 @@ def standing_view(standing: CreditStanding) -> dict[str, Any]:
     }
 
 
-@router.get("/customers/{code}/credit")
+@router.get("/customers/{code}/credit", dependencies=[allow("finance:read")])
 def customer_credit(code: CodePath, rt: RuntimeDep) -> Response:
     """The customer's credit standing now: limit, exposure (open AR, shipped but not
     invoiced, open orders), what is available, whether it is over the limit, and the credit
@@ -78,7 +79,7 @@ def customer_credit(code: CodePath, rt: RuntimeDep) -> Response:
     return json_response(standing_view(standing))
 
 
-@router.get("/credit/holds")
+@router.get("/credit/holds", dependencies=[allow("finance:read")])
 def list_credit_holds(
     rt: RuntimeDep,
     after: CodeQuery = None,
@@ -94,12 +95,12 @@ def list_credit_holds(
     return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
 
 
-@router.post("/sales-orders/{number}/credit-hold")
+@router.post("/sales-orders/{number}/credit-hold", dependencies=[allow("finance:approve")])
 def hold_order_credit(
     number: CodePath, body: CreditDecisionIn, rt: RuntimeDep, meta: MetaDep,
     idem: IdempotencyDep, version: IfMatchDep,
 ) -> Response:  # fmt: skip
-    """Put the order on credit hold (X-Role finance or manager): it cannot ship until
+    """Put the order on credit hold (finance or a manager): it cannot ship until
     released. The customer's standing at that moment is recorded with the hold."""
     outcome = rt.ledger.hold_order_credit(
         meta, number=number, reason=body.reason, expected_version=version,
@@ -108,12 +109,12 @@ def hold_order_credit(
     return command_response(outcome)
 
 
-@router.post("/sales-orders/{number}/credit-release")
+@router.post("/sales-orders/{number}/credit-release", dependencies=[allow("finance:approve")])
 def release_order_credit(
     number: CodePath, body: CreditDecisionIn, rt: RuntimeDep, meta: MetaDep,
     idem: IdempotencyDep, version: IfMatchDep,
 ) -> Response:  # fmt: skip
-    """Release the order (X-Role finance or manager): its shipments pass the credit review
+    """Release the order (finance or a manager): its shipments pass the credit review
     until it is fully shipped or put on hold again."""
     outcome = rt.ledger.release_order_credit(
         meta, number=number, reason=body.reason, expected_version=version,
@@ -122,12 +123,12 @@ def release_order_credit(
     return command_response(outcome)
 
 
-@router.put("/customers/{code}/credit-limit")
+@router.put("/customers/{code}/credit-limit", dependencies=[allow("finance:approve")])
 def change_credit_limit(
     code: CodePath, body: CreditLimitIn, rt: RuntimeDep, meta: MetaDep,
     idem: IdempotencyDep, version: IfMatchDep,
 ) -> Response:  # fmt: skip
-    """Set the customer's credit limit (X-Role finance or manager; 0 = no limit). Decisions
+    """Set the customer's credit limit (finance or a manager; 0 = no limit). Decisions
     already taken stand; the next approval and shipment review judge against the new limit."""
     outcome = rt.ledger.change_credit_limit(
         meta, customer=code, credit_limit=body.credit_limit, reason=body.reason,

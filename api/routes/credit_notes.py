@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import (
     IdempotencyDep,
     MetaDep,
@@ -47,7 +48,9 @@ class CancelIn(Body):
     effective_date: date | None = None
 
 
-@router.post("/invoices/{number}/credit-notes", status_code=201)
+@router.post(
+    "/invoices/{number}/credit-notes", status_code=201, dependencies=[allow("finance:write")]
+)
 def issue_credit_note(
     number: CodePath, body: CreditNoteIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -64,7 +67,7 @@ def issue_credit_note(
     return command_response(outcome, 201, f"/credit-notes/{outcome.result['number']}")
 
 
-@router.post("/credit-notes/{number}/cancel")
+@router.post("/credit-notes/{number}/cancel", dependencies=[allow("finance:write")])
 def cancel_credit_note(
     number: CodePath, body: CancelIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -77,7 +80,7 @@ def cancel_credit_note(
     return command_response(outcome)
 
 
-@router.get("/credit-notes")
+@router.get("/credit-notes", dependencies=[allow("finance:read")])
 def list_credit_notes(
     rt: RuntimeDep,
     customer: CodeQuery = None,
@@ -95,7 +98,7 @@ def list_credit_notes(
     return position_page(rows, limit)
 
 
-@router.get("/credit-notes/{number}")
+@router.get("/credit-notes/{number}", dependencies=[allow("finance:read")])
 def get_credit_note(number: CodePath, rt: RuntimeDep) -> Response:
     """One credit note as issued: its invoice, lines, net, tax, total, and status."""
     note = rt.ledger.credit_note(number)

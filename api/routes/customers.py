@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import (
     IdempotencyDep,
     MetaDep,
@@ -48,7 +49,7 @@ class CustomerIn(Body):
     currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[allow("customers:write")])
 def register_customer(
     body: CustomerIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -67,7 +68,7 @@ class StatusIn(Body):
     reason: str = Field(min_length=1, max_length=500)
 
 
-@router.post("/{code}/block")
+@router.post("/{code}/block", dependencies=[allow("customers:write")])
 def block_customer(
     code: CodePath, body: StatusIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -75,7 +76,7 @@ def block_customer(
     return _set_status(rt, meta, idem, code, body, blocked=True)
 
 
-@router.post("/{code}/unblock")
+@router.post("/{code}/unblock", dependencies=[allow("customers:write")])
 def unblock_customer(
     code: CodePath, body: StatusIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -88,7 +89,7 @@ class FlagsIn(Body):
     reason: str = Field(min_length=1, max_length=500)
 
 
-@router.put("/{code}/flags")
+@router.put("/{code}/flags", dependencies=[allow("customers:write")])
 def set_customer_flags(
     code: CodePath, body: FlagsIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -109,7 +110,7 @@ def _set_status(
     return command_response(outcome)
 
 
-@router.get("/{code}")
+@router.get("/{code}", dependencies=[allow("customers:read")])
 def get_customer(code: CodePath, rt: RuntimeDep) -> Response:
     """One customer as recorded now, with its version as ETag."""
     customer = rt.ledger.customer(code)
@@ -124,7 +125,7 @@ def get_customer(code: CodePath, rt: RuntimeDep) -> Response:
     return json_response(body, headers={"ETag": f'"{customer.version}"'})
 
 
-@router.get("/{code}/statement")
+@router.get("/{code}/statement", dependencies=[allow("finance:read")])
 def customer_statement(
     code: CodePath,
     rt: RuntimeDep,

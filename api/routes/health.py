@@ -5,13 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import RuntimeDep
 from api.responses import json_response
+from domain.permissions import PUBLIC
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", dependencies=[allow(PUBLIC)])
 def health(rt: RuntimeDep) -> Response:
     """Is the event store reachable, and how far behind is each projection?"""
     try:

@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import MinPosition, RuntimeDep, position_page, to_json_ready, wait_for_position
 from api.errors import ApiError
 from api.responses import json_response
@@ -32,7 +33,7 @@ def _decode(cursor: str) -> tuple[str, str]:
         raise ApiError(422, "cursor is not one this API returned", "invalid-cursor") from None
 
 
-@router.get("/inventory")
+@router.get("/inventory", dependencies=[allow("stock:read")])
 def list_inventory(
     rt: RuntimeDep,
     warehouse: CodeQuery = None,
@@ -54,7 +55,7 @@ def list_inventory(
     return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
 
 
-@router.get("/inventory/{sku}")
+@router.get("/inventory/{sku}", dependencies=[allow("stock:read")])
 def sku_inventory(sku: CodePath, rt: RuntimeDep, min_position: MinPosition = None) -> Response:
     """One SKU across warehouses, with totals."""
     wait_for_position(rt, min_position, "inventory")
@@ -66,7 +67,7 @@ def sku_inventory(sku: CodePath, rt: RuntimeDep, min_position: MinPosition = Non
     return json_response(found)
 
 
-@router.get("/inventory/{sku}/{warehouse}/movements")
+@router.get("/inventory/{sku}/{warehouse}/movements", dependencies=[allow("stock:read")])
 def stock_movements(
     sku: CodePath,
     warehouse: CodePath,
@@ -84,7 +85,7 @@ def stock_movements(
     return position_page(rows, limit)
 
 
-@router.get("/safety-alerts")
+@router.get("/safety-alerts", dependencies=[allow("stock:read")])
 def safety_alerts(
     rt: RuntimeDep,
     status: Literal["open", "cleared"] | None = None,
@@ -97,7 +98,7 @@ def safety_alerts(
     return json_response({"items": [to_json_ready(r) for r in rows]})
 
 
-@router.get("/purchase-requisitions")
+@router.get("/purchase-requisitions", dependencies=[allow("stock:read")])
 def purchase_requisitions(
     rt: RuntimeDep,
     status: Literal["open", "closed"] | None = None,

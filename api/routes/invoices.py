@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import (
     IdempotencyDep,
     MetaDep,
@@ -41,7 +42,7 @@ class InvoiceIn(Body):
     invoice_date: date | None = None
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[allow("finance:write")])
 def issue_invoice(body: InvoiceIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep) -> Response:
     """Bill one or several shipments of one customer (each once) under the next number of
     the year's series; the due date is the invoice date plus the customer's payment terms."""
@@ -52,7 +53,7 @@ def issue_invoice(body: InvoiceIn, rt: RuntimeDep, meta: MetaDep, idem: Idempote
     return command_response(outcome, 201, f"/invoices/{outcome.result['number']}")
 
 
-@router.get("")
+@router.get("", dependencies=[allow("finance:read")])
 def list_invoices(
     rt: RuntimeDep,
     customer: CodeQuery = None,
@@ -67,14 +68,14 @@ def list_invoices(
     return position_page(rows, limit)
 
 
-@router.get("/{number}")
+@router.get("/{number}", dependencies=[allow("finance:read")])
 def get_invoice(number: CodePath, rt: RuntimeDep) -> Response:
     """One invoice as issued: the shipments it bills, totals, dates."""
     invoice = rt.ledger.invoice(number)
     return json_response(invoice_result(invoice), headers={"ETag": f'"{invoice.version}"'})
 
 
-@router.get("/{number}/status")
+@router.get("/{number}/status", dependencies=[allow("finance:read")])
 def invoice_status(
     number: CodePath, rt: RuntimeDep, as_of: date | None = None, min_position: MinPosition = None
 ) -> Response:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Query
 from pydantic import Field
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import (
     IdempotencyDep,
     IfMatchDep,
@@ -39,7 +40,7 @@ class RunIn(BodyModel):
     bank_refs: list[Code] | None = Field(None, min_length=1, max_length=10_000)
 
 
-@router.get("/matching-rules")
+@router.get("/matching-rules", dependencies=[allow("finance:read")])
 def get_matching_rules(rt: RuntimeDep) -> Response:
     """The matching rules in force, in the order they run (version 0: the built-in
     defaults, nothing published yet)."""
@@ -47,7 +48,7 @@ def get_matching_rules(rt: RuntimeDep) -> Response:
     return json_response({"version": version, "rules": rules}, headers={"ETag": f'"{version}"'})
 
 
-@router.put("/matching-rules")
+@router.put("/matching-rules", dependencies=[allow("finance:write")])
 def publish_matching_rules(
     rules: Annotated[dict[str, Any], Body()],
     rt: RuntimeDep,
@@ -63,7 +64,7 @@ def publish_matching_rules(
     return command_response(outcome)
 
 
-@router.post("/matching/run")
+@router.post("/matching/run", dependencies=[allow("finance:write")])
 def run_matching(rt: RuntimeDep, meta: MetaDep, body: RunIn | None = None) -> Response:
     """Match the payments waiting in the unapplied-cash queue (or only `bank_refs`) by the
     rules in force and apply what they find, one payment per save; returns what each rule
@@ -74,7 +75,7 @@ def run_matching(rt: RuntimeDep, meta: MetaDep, body: RunIn | None = None) -> Re
     return json_response(result, headers=headers)
 
 
-@router.get("/payments/unapplied")
+@router.get("/payments/unapplied", dependencies=[allow("finance:read")])
 def unapplied_payments(
     rt: RuntimeDep,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,

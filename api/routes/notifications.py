@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import MinPosition, RuntimeDep, to_json_ready, wait_for_position
 from api.errors import ApiError
 from api.responses import json_response
@@ -23,7 +24,7 @@ NotificationId = Annotated[str, Path(max_length=200, pattern=ID_PATTERN)]
 Status = Literal["pending", "sending", "delivered", "failed", "skipped"]
 
 
-@router.get("")
+@router.get("", dependencies=[allow("notifications:read")])
 def list_notifications(
     rt: RuntimeDep,
     status: Status | None = None,
@@ -44,13 +45,13 @@ def list_notifications(
     return json_response({"items": [_view(row) for row in rows], "next_cursor": next_cursor})
 
 
-@router.get("/{notification_id}")
+@router.get("/{notification_id}", dependencies=[allow("notifications:read")])
 def get_notification(notification_id: NotificationId, rt: RuntimeDep) -> Response:
     """One notification: recipient, text, payload, delivery state and every attempt."""
     return json_response(_view(_found(rt, notification_id)))
 
 
-@router.post("/{notification_id}/retry")
+@router.post("/{notification_id}/retry", dependencies=[allow("notifications:write")])
 def retry_notification(notification_id: NotificationId, rt: RuntimeDep) -> Response:
     """Give a failed notification a fresh set of attempts, starting now."""
     with rt.store.transaction() as cur:

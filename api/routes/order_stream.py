@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Send
 
+from api.auth import allow
 from api.deps import RuntimeDep, to_json_ready
 from api.errors import ApiError
 from api.responses import dumps
@@ -46,7 +47,7 @@ STREAM_DOC: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/{number}/stream", responses=STREAM_DOC)
+@router.get("/{number}/stream", responses=STREAM_DOC, dependencies=[allow("orders:read")])
 async def follow_sales_order(
     number: CodePath,
     request: Request,

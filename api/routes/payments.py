@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import Field
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import (
     IdempotencyDep,
     MetaDep,
@@ -47,7 +48,7 @@ class ReversalIn(Body):
     effective_date: date | None = None
 
 
-@router.post("/payments", status_code=201)
+@router.post("/payments", status_code=201, dependencies=[allow("finance:write")])
 def record_payment(
     body: PaymentIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -60,14 +61,16 @@ def record_payment(
     return command_response(outcome, 201, f"/payments/{body.bank_ref}")
 
 
-@router.get("/payments/{bank_ref}")
+@router.get("/payments/{bank_ref}", dependencies=[allow("finance:read")])
 def get_payment(bank_ref: CodePath, rt: RuntimeDep) -> Response:
     """One payment with what is unapplied and every allocation (reversed ones inactive)."""
     payment = rt.ledger.payment(bank_ref)
     return json_response(payment_result(payment), headers={"ETag": f'"{payment.version}"'})
 
 
-@router.post("/payments/{bank_ref}/allocations", status_code=201)
+@router.post(
+    "/payments/{bank_ref}/allocations", status_code=201, dependencies=[allow("finance:write")]
+)
 def allocate_payment(
     bank_ref: CodePath, body: AllocationIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -80,7 +83,10 @@ def allocate_payment(
     return command_response(outcome, 201)
 
 
-@router.post("/payments/{bank_ref}/allocations/{allocation_id}/reverse")
+@router.post(
+    "/payments/{bank_ref}/allocations/{allocation_id}/reverse",
+    dependencies=[allow("finance:write")],
+)
 def unallocate_payment(
     bank_ref: CodePath, allocation_id: CodePath, body: ReversalIn, rt: RuntimeDep,
     meta: MetaDep, idem: IdempotencyDep,
@@ -93,7 +99,7 @@ def unallocate_payment(
     return command_response(outcome)
 
 
-@router.get("/open-items")
+@router.get("/open-items", dependencies=[allow("finance:read")])
 def open_items(
     rt: RuntimeDep,
     customer: CodeQuery = None,

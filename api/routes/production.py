@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import (
     IdempotencyDep,
     MetaDep,
@@ -59,7 +60,7 @@ class WhenIn(Body):
     effective_at: AwareDatetime | None = None
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[allow("production:write")])
 def create_production_order(
     body: ProductionIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -71,7 +72,7 @@ def create_production_order(
     return command_response(outcome, 201, f"/production-orders/{outcome.result['number']}")
 
 
-@router.get("")
+@router.get("", dependencies=[allow("production:read")])
 def list_production_orders(
     rt: RuntimeDep,
     status: Literal[
@@ -93,7 +94,7 @@ def list_production_orders(
     return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
 
 
-@router.get("/{number}")
+@router.get("/{number}", dependencies=[allow("production:read")])
 def get_production_order(number: CodePath, rt: RuntimeDep) -> Response:
     """One production order as recorded now, with its version as ETag."""
     made = rt.ledger.production_order(number)
@@ -106,7 +107,7 @@ def get_production_order(number: CodePath, rt: RuntimeDep) -> Response:
     return json_response(to_json_ready(body), headers={"ETag": f'"{made.version}"'})
 
 
-@router.post("/{number}/materials")
+@router.post("/{number}/materials", dependencies=[allow("production:write")])
 def issue_materials(
     number: CodePath, body: MaterialsIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -118,7 +119,7 @@ def issue_materials(
     return command_response(outcome)
 
 
-@router.post("/{number}/complete")
+@router.post("/{number}/complete", dependencies=[allow("production:write")])
 def complete_production(
     number: CodePath, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
     body: CompletionIn | None = None,
@@ -132,7 +133,7 @@ def complete_production(
     return command_response(outcome)
 
 
-@router.post("/{number}/qc")
+@router.post("/{number}/qc", dependencies=[allow("production:write")])
 def record_qc(
     number: CodePath, body: QcIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -144,7 +145,7 @@ def record_qc(
     return command_response(outcome)
 
 
-@router.post("/{number}/rework")
+@router.post("/{number}/rework", dependencies=[allow("production:write")])
 def rework_production(
     number: CodePath, body: ReasonIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -156,7 +157,7 @@ def rework_production(
     return command_response(outcome)
 
 
-@router.post("/{number}/receive")
+@router.post("/{number}/receive", dependencies=[allow("production:write")])
 def receive_production(
     number: CodePath, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
     body: WhenIn | None = None,
@@ -168,7 +169,7 @@ def receive_production(
     return command_response(outcome)
 
 
-@router.post("/{number}/cancel")
+@router.post("/{number}/cancel", dependencies=[allow("production:write")])
 def cancel_production(
     number: CodePath, body: ReasonIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:

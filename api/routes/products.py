@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import (
     IdempotencyDep,
     IfMatchDep,
@@ -41,7 +42,7 @@ class RepriceIn(Body):
     standard_cost: ExactDecimal
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[allow("catalog:write")])
 def register_product(
     body: ProductIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -54,7 +55,7 @@ def register_product(
     return command_response(outcome, 201, f"/products/{body.sku}")
 
 
-@router.get("")
+@router.get("", dependencies=[allow("catalog:read")])
 def list_products(
     rt: RuntimeDep,
     after: Annotated[
@@ -74,7 +75,7 @@ def list_products(
     return json_response({"items": rows, "next_cursor": next_cursor})
 
 
-@router.get("/{sku}")
+@router.get("/{sku}", dependencies=[allow("catalog:read")])
 def get_product(sku: CodePath, rt: RuntimeDep) -> Response:
     """One product as recorded now, with its version as ETag."""
     product = rt.ledger.product(sku)
@@ -87,7 +88,7 @@ def get_product(sku: CodePath, rt: RuntimeDep) -> Response:
     return json_response(body, headers={"ETag": f'"{product.version}"'})
 
 
-@router.post("/{sku}/reprice")
+@router.post("/{sku}/reprice", dependencies=[allow("catalog:write")])
 def reprice_product(
     sku: CodePath,
     body: RepriceIn,

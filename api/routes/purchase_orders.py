@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import (
     IdempotencyDep,
     IfMatchDep,
@@ -80,7 +81,7 @@ def _view(order: PurchaseOrder) -> dict[str, object]:
     }  # fmt: skip
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[allow("purchasing:write")])
 def create_purchase_order(
     body: PurchaseOrderIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -93,7 +94,7 @@ def create_purchase_order(
     return command_response(outcome, 201, f"/purchase-orders/{outcome.result['number']}")
 
 
-@router.get("")
+@router.get("", dependencies=[allow("purchasing:read")])
 def list_purchase_orders(
     rt: RuntimeDep,
     status: Literal["draft", "approved", "partially_received", "received", "cancelled"]
@@ -117,14 +118,14 @@ def list_purchase_orders(
     return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
 
 
-@router.get("/{number}")
+@router.get("/{number}", dependencies=[allow("purchasing:read")])
 def get_purchase_order(number: CodePath, rt: RuntimeDep) -> Response:
     """One purchase order as recorded now, with its version as ETag."""
     order = rt.ledger.purchase_order(number)
     return json_response(_view(order), headers={"ETag": f'"{order.version}"'})
 
 
-@router.post("/{number}/approve")
+@router.post("/{number}/approve", dependencies=[allow("purchasing:write")])
 def approve_purchase_order(
     number: CodePath, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep, version: IfMatchDep,
     body: ApproveIn | None = None,
@@ -137,7 +138,7 @@ def approve_purchase_order(
     return command_response(outcome)
 
 
-@router.post("/{number}/receipts")
+@router.post("/{number}/receipts", dependencies=[allow("purchasing:receive")])
 def receive_purchase_order(
     number: CodePath, body: ReceiptIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
     version: IfMatchDep,
@@ -155,7 +156,7 @@ def receive_purchase_order(
     return command_response(outcome)
 
 
-@router.post("/{number}/cancel")
+@router.post("/{number}/cancel", dependencies=[allow("purchasing:write")])
 def cancel_purchase_order(
     number: CodePath, body: CancelIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
     version: IfMatchDep,

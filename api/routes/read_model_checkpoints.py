@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import RuntimeDep
 from api.responses import json_response
 from replay.asof import MODELS, projections_for
@@ -18,7 +19,7 @@ from replay.model_checkpoints import fingerprint
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
-@router.get("/read-model-checkpoints")
+@router.get("/read-model-checkpoints", dependencies=[allow("audit:read")])
 def read_model_checkpoints(rt: RuntimeDep) -> Response:
     """Every read-model checkpoint (model, position, recorded and created times, usable)."""
     wanted = {name: fingerprint(projections_for(name)) for name in MODELS}

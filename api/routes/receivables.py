@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import MinPosition, RuntimeDep, position_page, to_json_ready, wait_for_position
 from api.errors import ApiError
 from api.responses import json_response
@@ -19,7 +20,7 @@ from projections import queries
 router = APIRouter(prefix="/receivables", tags=["receivables"])
 
 
-@router.get("")
+@router.get("", dependencies=[allow("finance:read")])
 def list_receivables(
     rt: RuntimeDep,
     customer: CodeQuery = None,
@@ -40,7 +41,7 @@ def list_receivables(
     return position_page(rows, limit)
 
 
-@router.get("/{receivable_id}")
+@router.get("/{receivable_id}", dependencies=[allow("finance:read")])
 def get_receivable(receivable_id: UUID, rt: RuntimeDep) -> Response:
     """One receivable as recorded now: lines billed, net, tax, total."""
     try:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import RuntimeDep, to_json_ready
 from api.responses import json_response
 from api.routes.sales_orders import _view as sales_order_view
@@ -47,7 +48,7 @@ def _ready(report: dict[str, Any], *lists: str) -> dict[str, Any]:
     return ready
 
 
-@router.get("/inventory")
+@router.get("/inventory", dependencies=[allow("audit:read")])
 def inventory_as_of(
     rt: RuntimeDep,
     position: PositionQuery = None,
@@ -66,7 +67,7 @@ def inventory_as_of(
     return json_response(_ready(report, "items"))
 
 
-@router.get("/ageing")
+@router.get("/ageing", dependencies=[allow("audit:read")])
 def ageing_as_of(
     rt: RuntimeDep,
     position: PositionQuery = None,
@@ -82,7 +83,7 @@ def ageing_as_of(
     return json_response(_ready(report))
 
 
-@router.get("/sales-orders/{number}")
+@router.get("/sales-orders/{number}", dependencies=[allow("audit:read")])
 def sales_order_as_of(
     number: CodePath, rt: RuntimeDep, position: PositionQuery = None, at: AtQuery = None
 ) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import IdempotencyDep, MetaDep, RuntimeDep, command_response
 from api.routes.models import Body
 from api.types import AwareDatetime, Code, ExactDecimal
@@ -28,7 +29,7 @@ class ReleaseIn(Body):
     effective_at: AwareDatetime | None = None
 
 
-@router.post("")
+@router.post("", dependencies=[allow("stock:write")])
 def reserve_stock(body: ReserveIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep) -> Response:
     """Reserve stock for an order; refused (409) beyond what is available."""
     outcome = rt.ledger.reserve(
@@ -38,7 +39,7 @@ def reserve_stock(body: ReserveIn, rt: RuntimeDep, meta: MetaDep, idem: Idempote
     return command_response(outcome)
 
 
-@router.post("/release")
+@router.post("/release", dependencies=[allow("stock:write")])
 def release_stock(body: ReleaseIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep) -> Response:
     """Release some (or, without quantity, all) of an order's reservation."""
     outcome = rt.ledger.release(

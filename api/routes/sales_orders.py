@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import (
     IdempotencyDep,
     IfMatchDep,
@@ -143,7 +144,7 @@ def _view(order: SalesOrder) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[allow("orders:write")])
 def create_sales_order(
     body: SalesOrderIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -161,7 +162,7 @@ def create_sales_order(
     return command_response(outcome, status, f"/sales-orders/{outcome.result['number']}")
 
 
-@router.get("")
+@router.get("", dependencies=[allow("orders:read")])
 def list_sales_orders(
     rt: RuntimeDep,
     status: Literal["created", "approved", "partially_shipped", "shipped", "delivered", "cancelled"]
@@ -185,7 +186,7 @@ def list_sales_orders(
     return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
 
 
-@router.get("/{number}/timeline")
+@router.get("/{number}/timeline", dependencies=[allow("orders:read")])
 def sales_order_timeline(
     number: CodePath, rt: RuntimeDep, min_position: MinPosition = None
 ) -> Response:
@@ -202,7 +203,7 @@ def sales_order_timeline(
     return json_response({**body, "items": [to_json_ready(r) for r in rows]})
 
 
-@router.get("/{number}/status")
+@router.get("/{number}/status", dependencies=[allow("orders:read")])
 def sales_order_status(
     number: CodePath, rt: RuntimeDep, min_position: MinPosition = None
 ) -> Response:
@@ -237,14 +238,14 @@ def sales_order_status(
     return json_response(view, headers={"ETag": f'"{order.version}"'})
 
 
-@router.get("/{number}")
+@router.get("/{number}", dependencies=[allow("orders:read")])
 def get_sales_order(number: CodePath, rt: RuntimeDep) -> Response:
     """One order as recorded now: lines with reserved and short quantities; version as ETag."""
     order = rt.ledger.sales_order(number)
     return json_response(_view(order), headers={"ETag": f'"{order.version}"'})
 
 
-@router.post("/{number}/amend")
+@router.post("/{number}/amend", dependencies=[allow("orders:write")])
 def amend_sales_order(
     number: CodePath, body: AmendIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
     version: IfMatchDep,
@@ -259,7 +260,7 @@ def amend_sales_order(
     return command_response(outcome)
 
 
-@router.post("/{number}/submit")
+@router.post("/{number}/submit", dependencies=[allow("orders:write")])
 def submit_sales_order(
     number: CodePath, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep, version: IfMatchDep,
     body: DecisionIn | None = None,
@@ -273,12 +274,12 @@ def submit_sales_order(
     return command_response(outcome)
 
 
-@router.post("/{number}/approve")
+@router.post("/{number}/approve", dependencies=[allow("orders:approve")])
 def approve_sales_order(
     number: CodePath, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep, version: IfMatchDep,
     body: ApprovalIn | None = None,
 ) -> Response:  # fmt: skip
-    """Approve the level waiting on the caller's role (X-Role); the last level reserves
+    """Approve the level waiting on the caller's role; the last level reserves
     every line in full or routes it, atomically."""
     outcome = rt.ledger.approve_sales_order(
         meta, number=number, comment=body.comment if body else "", expected_version=version,
@@ -287,7 +288,7 @@ def approve_sales_order(
     return command_response(outcome)
 
 
-@router.post("/{number}/reject")
+@router.post("/{number}/reject", dependencies=[allow("orders:approve")])
 def reject_sales_order(
     number: CodePath, body: RejectionIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
     version: IfMatchDep,
@@ -300,7 +301,7 @@ def reject_sales_order(
     return command_response(outcome)
 
 
-@router.post("/{number}/transitions")
+@router.post("/{number}/transitions", dependencies=[allow("orders:transition")])
 def transition_sales_order(
     number: CodePath, body: TransitionIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
     version: IfMatchDep,
@@ -314,7 +315,7 @@ def transition_sales_order(
     return command_response(outcome)
 
 
-@router.post("/{number}/cancel")
+@router.post("/{number}/cancel", dependencies=[allow("orders:write")])
 def cancel_sales_order(
     number: CodePath, body: CancelIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
     version: IfMatchDep,
@@ -327,7 +328,7 @@ def cancel_sales_order(
     return command_response(outcome)
 
 
-@router.post("/{number}/reserve-shortages")
+@router.post("/{number}/reserve-shortages", dependencies=[allow("orders:write")])
 def reserve_shortages(
     number: CodePath, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
     body: DecisionIn | None = None,
@@ -339,7 +340,7 @@ def reserve_shortages(
     return command_response(outcome)
 
 
-@router.post("/{number}/shipments", status_code=201)
+@router.post("/{number}/shipments", status_code=201, dependencies=[allow("orders:ship")])
 def ship_sales_order(
     number: CodePath, body: ShipmentIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
     version: IfMatchDep,
@@ -358,7 +359,7 @@ def ship_sales_order(
     return command_response(outcome, 201)
 
 
-@router.post("/{number}/shipments/{shipment_ref}/delivery")
+@router.post("/{number}/shipments/{shipment_ref}/delivery", dependencies=[allow("orders:ship")])
 def confirm_delivery(
     number: CodePath, shipment_ref: CodePath, body: DeliveryIn, rt: RuntimeDep, meta: MetaDep,
     idem: IdempotencyDep,

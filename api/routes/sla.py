@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import MinPosition, RuntimeDep, to_json_ready, wait_for_position
 from api.responses import json_response
 from projections import queries
@@ -15,7 +16,7 @@ from projections import queries
 router = APIRouter(prefix="/sla", tags=["sla"])
 
 
-@router.get("/orders")
+@router.get("/orders", dependencies=[allow("process:read")])
 def sla_orders(
     rt: RuntimeDep,
     state: Literal["late", "at_risk", "all"] = "all",
@@ -36,7 +37,7 @@ def sla_orders(
     return json_response({"as_of": now, "items": [to_json_ready(r) for r in items]})
 
 
-@router.post("/scan")
+@router.post("/scan", dependencies=[allow("process:write")])
 def scan(rt: RuntimeDep) -> Response:
     """Run the SLA monitor now (it also runs every `sla_scan_seconds`)."""
     result = rt.sla.scan()

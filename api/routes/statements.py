@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, File, Form, Header, Query, UploadFile
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import (
     MetaDep,
     MinPosition,
@@ -36,7 +37,7 @@ UPLOAD_OVERHEAD = 256 * 1024
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # the Idempotency-Key rule of every command
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[allow("finance:write")])
 def import_statement(
     rt: RuntimeDep,
     meta: MetaDep,
@@ -111,7 +112,7 @@ def _claim(
     return IdempotencyClaim(key, digest.hexdigest())
 
 
-@router.get("")
+@router.get("", dependencies=[allow("finance:read")])
 def list_bank_statements(
     rt: RuntimeDep,
     after: Annotated[int | None, Query(ge=0, description="next_cursor of a previous page")] = None,
@@ -125,7 +126,7 @@ def list_bank_statements(
     return position_page(rows, limit)
 
 
-@router.get("/{statement_id}")
+@router.get("/{statement_id}", dependencies=[allow("finance:read")])
 def get_bank_statement(
     statement_id: UUID, rt: RuntimeDep, min_position: MinPosition = None
 ) -> Response:

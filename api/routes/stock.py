@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from pydantic import Field
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import IdempotencyDep, IfMatchDep, MetaDep, RuntimeDep, command_response
 from api.responses import json_response
 from api.routes.models import Body
@@ -55,7 +56,7 @@ class ShipmentIssueIn(ItemIn):
     quantity: ExactDecimal
 
 
-@router.get("/stock-items/{sku}/{warehouse}")
+@router.get("/stock-items/{sku}/{warehouse}", dependencies=[allow("stock:read")])
 def get_stock_item(sku: CodePath, warehouse: CodePath, rt: RuntimeDep) -> Response:
     """One SKU in one warehouse as recorded now (strongly consistent), version as ETag."""
     item = rt.ledger.stock_item(sku, warehouse, open_if_missing=False)
@@ -68,7 +69,7 @@ def get_stock_item(sku: CodePath, warehouse: CodePath, rt: RuntimeDep) -> Respon
     return json_response(body, headers={"ETag": f'"{item.version}"'})
 
 
-@router.post("/stock/counts")
+@router.post("/stock/counts", dependencies=[allow("stock:write")])
 def count_stock(
     body: CountIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep, version: IfMatchDep
 ) -> Response:
@@ -81,7 +82,7 @@ def count_stock(
     return command_response(outcome)
 
 
-@router.post("/stock/transfers", status_code=201)
+@router.post("/stock/transfers", status_code=201, dependencies=[allow("stock:write")])
 def transfer_stock(
     body: TransferIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -94,7 +95,7 @@ def transfer_stock(
     return command_response(outcome, 201)
 
 
-@router.post("/stock/transfers/{transfer_ref}/receipts")
+@router.post("/stock/transfers/{transfer_ref}/receipts", dependencies=[allow("stock:write")])
 def receive_transfer(
     transfer_ref: CodePath,
     body: TransferReceiptIn,
@@ -110,7 +111,7 @@ def receive_transfer(
     return command_response(outcome)
 
 
-@router.post("/stock/safety-levels")
+@router.post("/stock/safety-levels", dependencies=[allow("stock:write")])
 def set_safety_stock(
     body: SafetyLevelIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -122,7 +123,7 @@ def set_safety_stock(
     return command_response(outcome)
 
 
-@router.post("/stock/material-issues")
+@router.post("/stock/material-issues", dependencies=[allow("stock:write")])
 def issue_material(
     body: ProductionMoveIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -134,7 +135,7 @@ def issue_material(
     return command_response(outcome)
 
 
-@router.post("/stock/finished-goods-receipts")
+@router.post("/stock/finished-goods-receipts", dependencies=[allow("stock:write")])
 def receive_finished_goods(
     body: ProductionMoveIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -146,7 +147,7 @@ def receive_finished_goods(
     return command_response(outcome)
 
 
-@router.post("/stock/shipment-issues")
+@router.post("/stock/shipment-issues", dependencies=[allow("stock:write")])
 def issue_for_shipment(
     body: ShipmentIssueIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import Field
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import (
     IdempotencyDep,
     MetaDep,
@@ -28,7 +29,7 @@ class WarehouseIn(Body):
     address: str = Field("", max_length=500)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[allow("catalog:write")])
 def register_warehouse(
     body: WarehouseIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -39,7 +40,7 @@ def register_warehouse(
     return command_response(outcome, 201, f"/warehouses/{body.code}")
 
 
-@router.get("")
+@router.get("", dependencies=[allow("catalog:read")])
 def list_warehouses(rt: RuntimeDep, min_position: MinPosition = None) -> Response:
     """List every warehouse."""
     wait_for_position(rt, min_position, "catalog")

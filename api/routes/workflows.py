@@ -11,6 +11,7 @@ import yaml
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import IfMatchDep, MetaDep, RuntimeDep, command_response, to_json_ready
 from api.errors import ApiError
 from api.responses import json_response
@@ -56,13 +57,13 @@ async def _document(request: Request) -> Any:
         raise ApiError(422, detail, "invalid-input") from None
 
 
-@router.get("/workflows/vocabulary")
+@router.get("/workflows/vocabulary", dependencies=[allow("process:read")])
 def vocabulary() -> Response:
     """What a definition may use: roles, triggers and stage actions."""
     return json_response({"roles": ROLES, "triggers": TRIGGERS, "actions": ACTIONS})
 
 
-@router.get("/workflows/{name}")
+@router.get("/workflows/{name}", dependencies=[allow("process:read")])
 def get_workflow(name: CodePath, rt: RuntimeDep) -> Response:
     """The newest version of a workflow; older versions at /workflows/{name}/versions/{n}."""
     workflow = rt.ledger.workflow_definition(name)
@@ -72,7 +73,7 @@ def get_workflow(name: CodePath, rt: RuntimeDep) -> Response:
     return json_response(to_json_ready(body), headers={"ETag": f'"{workflow.version}"'})
 
 
-@router.get("/workflows/{name}/versions/{version}")
+@router.get("/workflows/{name}/versions/{version}", dependencies=[allow("process:read")])
 def get_workflow_version(name: CodePath, version: int, rt: RuntimeDep) -> Response:
     """One published version of a workflow, as orders created under it follow it."""
     flow = rt.ledger.workflow_definition(name).workflow(version)
@@ -80,7 +81,11 @@ def get_workflow_version(name: CodePath, version: int, rt: RuntimeDep) -> Respon
     return json_response(to_json_ready(body))
 
 
-@router.put("/workflows/{name}", openapi_extra={"requestBody": DEFINITION_BODY})
+@router.put(
+    "/workflows/{name}",
+    openapi_extra={"requestBody": DEFINITION_BODY},
+    dependencies=[allow("process:write")],
+)
 async def publish_workflow(
     name: CodePath, request: Request, rt: RuntimeDep, meta: MetaDep, version: IfMatchDep
 ) -> Response:
@@ -99,7 +104,7 @@ async def publish_workflow(
     return command_response(type(outcome)(result, outcome.position, outcome.replayed))
 
 
-@router.get("/approval-policy")
+@router.get("/approval-policy", dependencies=[allow("process:read")])
 def get_approval_policy(rt: RuntimeDep) -> Response:
     """The approval rules in force (version 0 with no rules: nothing needs approval)."""
     policy = rt.ledger.approval_policy()
@@ -109,7 +114,11 @@ def get_approval_policy(rt: RuntimeDep) -> Response:
     return json_response(to_json_ready(body), headers={"ETag": f'"{policy.version}"'})
 
 
-@router.put("/approval-policy", openapi_extra={"requestBody": DEFINITION_BODY})
+@router.put(
+    "/approval-policy",
+    openapi_extra={"requestBody": DEFINITION_BODY},
+    dependencies=[allow("process:write")],
+)
 async def publish_approval_policy(
     request: Request, rt: RuntimeDep, meta: MetaDep, version: IfMatchDep
 ) -> Response:

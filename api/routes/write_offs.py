@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
+from api.auth import allow
 from api.deps import (
     IdempotencyDep,
     MetaDep,
@@ -42,7 +43,9 @@ class RejectionIn(Body):
     reason: str = Field(min_length=1, max_length=500)
 
 
-@router.post("/invoices/{number}/write-offs", status_code=201)
+@router.post(
+    "/invoices/{number}/write-offs", status_code=201, dependencies=[allow("finance:write")]
+)
 def request_write_off(
     number: CodePath, body: WriteOffIn, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep
 ) -> Response:
@@ -53,12 +56,12 @@ def request_write_off(
     return command_response(outcome, 201, f"/write-offs/{outcome.result['write_off_id']}")
 
 
-@router.post("/write-offs/{write_off_id}/approve")
+@router.post("/write-offs/{write_off_id}/approve", dependencies=[allow("finance:approve")])
 def approve_write_off(
     write_off_id: CodePath, rt: RuntimeDep, meta: MetaDep, idem: IdempotencyDep,
     body: ApprovalIn | None = None,
 ) -> Response:  # fmt: skip
-    """Approve a pending write-off (X-Role an approver role, X-Actor not the requester): the
+    """Approve a pending write-off (an approver role, not the requester): the
     invoice stops owing the amount from the approval date, or the date given."""
     outcome = rt.ledger.approve_write_off(
         meta, write_off_id=write_off_id, effective_date=body.effective_date if body else None,
@@ -67,7 +70,7 @@ def approve_write_off(
     return command_response(outcome)
 
 
-@router.post("/write-offs/{write_off_id}/reject")
+@router.post("/write-offs/{write_off_id}/reject", dependencies=[allow("finance:approve")])
 def reject_write_off(
     write_off_id: CodePath, body: RejectionIn, rt: RuntimeDep, meta: MetaDep,
     idem: IdempotencyDep,
@@ -79,7 +82,7 @@ def reject_write_off(
     return command_response(outcome)
 
 
-@router.get("/write-offs")
+@router.get("/write-offs", dependencies=[allow("finance:read")])
 def list_write_offs(
     rt: RuntimeDep,
     status: Literal["pending", "approved", "rejected"] | None = None,
@@ -97,7 +100,7 @@ def list_write_offs(
     return position_page(rows, limit)
 
 
-@router.get("/write-offs/{write_off_id}")
+@router.get("/write-offs/{write_off_id}", dependencies=[allow("finance:read")])
 def get_write_off(
     write_off_id: CodePath, rt: RuntimeDep, min_position: MinPosition = None
 ) -> Response:

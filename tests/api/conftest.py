@@ -3,6 +3,10 @@
 Each test gets a fresh store (the shared `settings` fixture) and a `TestClient` used as a
 context manager, so the lifespan opens the runtime and the projection runner works in the
 background exactly as in production. Reads pass `min_position` to see their own writes.
+
+Who calls: the business tests here name their caller with `X-Actor` and `X-Role` headers
+(`headers_principal` stands in for authentication; permissions are still checked). Real
+credentials — keys, sessions, refusals — are tested in tests/api/test_security*.py.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from typing import Any, cast
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
+from api.access import Principal
 from api.app import create_app
+from api.errors import ApiError
 from api.runtime import Runtime
 from api.settings import Settings
+from domain.workflows import ROLES
 
 with warnings.catch_warnings():
     # Starlette prefers the `httpx2` fork; the project pins plain httpx, which still works.
@@ -141,10 +148,26 @@ def assert_problem(response: httpx.Response, status: int, rule: str) -> dict[str
     return body
 
 
+def headers_principal(request: Request, *_credentials: object) -> Principal:
+    """The caller the test names: `X-Actor` (default tester) acting in `X-Role` (default
+    admin, who holds every permission)."""
+    role = request.headers.get("X-Role", "admin")
+    if role not in ROLES:
+        raise ApiError(401, f"no such role {role!r}", "unauthenticated")
+    actor = request.headers.get("X-Actor", "tester")
+    return Principal(actor, role, request.headers.get("X-Customer"), "key", "test")
+
+
+def named_callers(app: FastAPI) -> FastAPI:
+    """The app with callers named by headers instead of credentials (see the docstring)."""
+    app.state.authenticator = headers_principal
+    return app
+
+
 @contextmanager
 def open_api(settings: Settings) -> Iterator[Api]:
     """The app on `settings`, its lifespan running (projections work in the background)."""
-    with TestClient(create_app(settings)) as client:
+    with TestClient(named_callers(create_app(settings))) as client:
         yield Api(client)
 
 

@@ -27,7 +27,7 @@ from api.app import create_app
 from api.runtime import Runtime, open_runtime
 from api.server import LedgerServer
 from api.settings import Settings
-from tests.api.conftest import Api, TestClient, assert_problem
+from tests.api.conftest import Api, TestClient, assert_problem, named_callers
 from tests.api.test_order_views import customer, take_order
 from tests.conftest import drop_schemas, make_settings
 
@@ -52,7 +52,9 @@ def serve(settings: Settings) -> Iterator[Served]:
     listening = socket.socket()
     listening.bind(("127.0.0.1", 0))
     port = listening.getsockname()[1]
-    config = uvicorn.Config(create_app(settings, runtime=runtime), port=port, log_level="warning")
+    config = uvicorn.Config(
+        named_callers(create_app(settings, runtime=runtime)), port=port, log_level="warning"
+    )
     server = LedgerServer(config, runtime)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()

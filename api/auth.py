@@ -1,0 +1,128 @@
+"""Every route declares the permission it needs: `dependencies=[allow("orders:read")]`.
+
+A request names its caller with `Authorization: Bearer <API key or session token>`, or the
+console's session cookie (then unsafe methods also need the session's `X-CSRF-Token`).
+No credential, or one that is unknown, revoked, expired or whose user is disabled: 401.
+A caller whose role lacks the permission: 403. The matrix is domain/permissions.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.params import Depends as DependsParam
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from api.access import Principal, now
+from api.errors import ApiError
+from api.runtime import Runtime
+from domain.permissions import PERMISSIONS, PUBLIC, SIGNED_IN
+
+COOKIE = "orderledger_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# Declared for the OpenAPI description (its "Authorize" button); checked below, not by them.
+_bearer = HTTPBearer(auto_error=False, description="An API key (olk_…) or a session token")
+_cookie = APIKeyCookie(name=COOKIE, auto_error=False, description="The console's session")
+
+
+def _unauthorised(detail: str) -> ApiError:
+    return ApiError(401, detail, "unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+
+
+def authenticate(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> Principal:
+    """The caller, or 401, as the app's authenticator says (`by_credentials` unless an
+    embedding program gives the app another). Runs in a worker thread."""
+    authenticator: Authenticator = request.app.state.authenticator
+    found = authenticator(request, bearer, cookie)
+    request.state.principal = found
+    return found
+
+
+Authenticator = Callable[[Request, HTTPAuthorizationCredentials | None, str | None], Principal]
+
+
+def by_credentials(
+    request: Request, bearer: HTTPAuthorizationCredentials | None, cookie: str | None
+) -> Principal:
+    """An API key or session token as a bearer, or the console's cookie (plus its CSRF
+    token for changes). Reads the key's and the user's events: a revocation counts at once."""
+    runtime: Runtime = request.app.state.runtime
+    access = runtime.access
+    moment = now()
+    if bearer is not None:
+        token = bearer.credentials
+        found = access.by_key(token, moment)
+        if found is None and token.count(".") == 2:  # a session token (JWT) sent as a bearer
+            session = access.by_session(token, moment)
+            found = session[0] if session else None
+        if found is None:
+            raise _unauthorised("the credential is unknown, revoked, expired or its user disabled")
+    elif cookie is not None:
+        session = access.by_session(cookie, moment)
+        if session is None:
+            raise _unauthorised("the session has ended: sign in again")
+        found, csrf = session
+        if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != csrf:
+            raise ApiError(
+                403, f"a change made with the session cookie needs its {CSRF_HEADER}", "csrf"
+            )
+    else:
+        raise _unauthorised("send an API key or session token: Authorization: Bearer …")
+    return found
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+class Allow:
+    """The dependency a route declares: the caller must hold `permission`."""
+
+    def __init__(self, permission: str) -> None:
+        if permission not in PERMISSIONS and permission != SIGNED_IN:
+            raise ValueError(f"unknown permission {permission!r}")
+        self.permission = permission
+
+    def __call__(self, principal: PrincipalDep) -> Principal:
+        if not principal.may(self.permission):
+            raise ApiError(
+                403,
+                f"role {principal.role} may not do this: it needs the {self.permission} permission",
+                "forbidden",
+                permission=self.permission,
+            )
+        return principal
+
+
+class Public:
+    """The dependency of a route anyone may call (liveness, the API's description)."""
+
+    permission = PUBLIC
+
+    def __call__(self) -> None:
+        return None
+
+
+def allow(permission: str) -> Any:
+    """`dependencies=[allow("orders:read")]` on a route; `allow(PUBLIC)` for no credential."""
+    if permission == PUBLIC:
+        return Depends(Public())
+    return Depends(Allow(permission))
+
+
+def declared_permission(route: Any) -> str | None:
+    """The permission a route declared, or None (a test fails every route without one)."""
+    found = [
+        dependency.dependency.permission
+        for dependency in getattr(route, "dependencies", ())
+        if isinstance(dependency, DependsParam)
+        and isinstance(dependency.dependency, Allow | Public)
+    ]
+    return found[0] if len(found) == 1 else None
