@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 
 from api.auth import allow, by_credentials
 from api.errors import install_error_handlers
+from api.redaction import RedactingMiddleware
 from api.responses import problem
 from api.routes import (
     ar,
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     _serve_docs_offline(app)
     install_error_handlers(app)
     app.state.authenticator = by_credentials
+    app.add_middleware(RedactingMiddleware)
     uploads = {statements.PATH: settings.statement_max_bytes + statements.UPLOAD_OVERHEAD}
     app.middleware("http")(_guard_bodies(settings.max_body_bytes, uploads))
     app.router.routes.extend(_resource_routes())

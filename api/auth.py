@@ -83,12 +83,15 @@ PrincipalDep = Annotated[Principal, Depends(authenticate)]
 
 
 class Allow:
-    """The dependency a route declares: the caller must hold `permission`."""
+    """The dependency a route declares: the caller must hold `permission`. A customer user
+    passes only routes declared `customers=True`, which confine every answer to the
+    caller's own account (`CustomerScope`)."""
 
-    def __init__(self, permission: str) -> None:
+    def __init__(self, permission: str, *, customers: bool = False) -> None:
         if permission not in PERMISSIONS and permission != SIGNED_IN:
             raise ValueError(f"unknown permission {permission!r}")
         self.permission = permission
+        self.customers = customers
 
     def __call__(self, principal: PrincipalDep) -> Principal:
         if not principal.may(self.permission):
@@ -98,7 +101,40 @@ class Allow:
                 "forbidden",
                 permission=self.permission,
             )
+        if principal.customer is not None and not self.customers and self.permission != SIGNED_IN:
+            raise ApiError(
+                403,
+                "a customer account reaches only its own orders, invoices, receivables and"
+                " statement",
+                "forbidden",
+                permission=self.permission,
+            )
         return principal
+
+
+def customer_scope(principal: PrincipalDep) -> str | None:
+    """The one customer account the caller may see, or None: staff see every account."""
+    return principal.customer
+
+
+CustomerScope = Annotated[str | None, Depends(customer_scope)]
+
+
+def scoped(scope: str | None, asked: str | None) -> str | None:
+    """A list's customer filter: a customer user's own account, whatever was asked (asking
+    for another account finds nothing, as an unknown one does)."""
+    if scope is None:
+        return asked
+    if asked is not None and asked != scope:
+        raise ApiError(404, f"customer {asked!r} not found", "not-found")
+    return scope
+
+
+def require_own(scope: str | None, owner: str, missing: str) -> None:
+    """Refuse another customer's record exactly as a record that does not exist is refused
+    (`missing` is that message), so ids cannot be probed."""
+    if scope is not None and owner != scope:
+        raise ApiError(404, missing, "not-found")
 
 
 class Public:
@@ -110,11 +146,22 @@ class Public:
         return None
 
 
-def allow(permission: str) -> Any:
-    """`dependencies=[allow("orders:read")]` on a route; `allow(PUBLIC)` for no credential."""
+def allow(permission: str, *, customers: bool = False) -> Any:
+    """`dependencies=[allow("orders:read")]` on a route; `allow(PUBLIC)` for no credential;
+    `customers=True` on a route that confines its answers to a customer's own account."""
     if permission == PUBLIC:
         return Depends(Public())
-    return Depends(Allow(permission))
+    return Depends(Allow(permission, customers=customers))
+
+
+def serves_customers(route: Any) -> bool:
+    """Whether a route is declared to serve customer users (scoped to their account)."""
+    return any(
+        isinstance(dependency, DependsParam)
+        and isinstance(dependency.dependency, Allow)
+        and dependency.dependency.customers
+        for dependency in getattr(route, "dependencies", ())
+    )
 
 
 def declared_permission(route: Any) -> str | None:

@@ -41,7 +41,8 @@ PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
         "finance:approve": "credit holds, releases and limits; write-off decisions",
         "notifications:read": "the notification outbox",
         "notifications:write": "retry a failed notification",
-        "audit:read": "hash chain, verification, export, replay as of, trail, explain, diff",
+        "audit:read": "hash chain, verification, replay as of, trail, explain, diff",
+        "audit:export": "the audit bundle: every event whole, costs and notes included",
         "users:admin": "create users, change roles, issue and revoke keys",
         "fields:cost": "see standard cost and margin",
         "fields:internal": "see internal notes",
@@ -83,8 +84,9 @@ GRANTS: MappingProxyType[str, frozenset[str]] = MappingProxyType(
         "finance_manager": _FINANCE,
         "manager": _EVERYTHING - {"users:admin"},
         "auditor": _READ | {"audit:read"},
-        # A customer reaches only what the portal's scoped routes give it; none yet.
-        "customer": frozenset(),
+        # Only through routes declared to serve customers, each confined to the caller's own
+        # account (api/auth.py `customers=True`); every other route refuses a customer.
+        "customer": frozenset({"orders:read", "finance:read", "customers:read"}),
         "integration": _INTEGRATION,
         "admin": _EVERYTHING,
     }

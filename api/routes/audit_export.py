@@ -36,10 +36,12 @@ AtQuery = Annotated[AwareDatetime | None, Query(description="Up to this recorded
     "/export",
     response_class=FileResponse,
     responses={200: {"content": {"application/zip": {}}, "description": "The bundle (zip)"}},
-    dependencies=[allow("audit:read")],
+    dependencies=[allow("audit:export")],
 )
 def export(rt: RuntimeDep, to_position: PositionQuery = None, at: AtQuery = None) -> FileResponse:
-    """The audit bundle up to a moment as a zip: events, chain, checkpoint, README, verifier."""
+    """The audit bundle up to a moment as a zip: events, chain, checkpoint, README, verifier.
+    The log whole and unredacted (its hashes cover every byte): `audit:export`, not just
+    `audit:read`."""
     moment = _moment(rt, to_position, at)
     work = Path(tempfile.mkdtemp(prefix="orderledger-export-"))
     try:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
-from api.auth import allow
+from api.auth import CustomerScope, allow, require_own
 from api.deps import (
     IdempotencyDep,
     MetaDep,
@@ -110,9 +110,10 @@ def _set_status(
     return command_response(outcome)
 
 
-@router.get("/{code}", dependencies=[allow("customers:read")])
-def get_customer(code: CodePath, rt: RuntimeDep) -> Response:
+@router.get("/{code}", dependencies=[allow("customers:read", customers=True)])
+def get_customer(code: CodePath, rt: RuntimeDep, scope: CustomerScope) -> Response:
     """One customer as recorded now, with its version as ETag."""
+    require_own(scope, code, f"customer {code!r} not found")
     customer = rt.ledger.customer(code)
     body = {
         "code": customer.code, "name": customer.name, "contacts": customer.contacts,
@@ -125,10 +126,11 @@ def get_customer(code: CodePath, rt: RuntimeDep) -> Response:
     return json_response(body, headers={"ETag": f'"{customer.version}"'})
 
 
-@router.get("/{code}/statement", dependencies=[allow("finance:read")])
+@router.get("/{code}/statement", dependencies=[allow("finance:read", customers=True)])
 def customer_statement(
     code: CodePath,
     rt: RuntimeDep,
+    scope: CustomerScope,
     start: Annotated[date, Query(alias="from", description="First day, YYYY-MM-DD")],
     end: Annotated[date | None, Query(alias="to", description="Last day (default today)")] = None,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
@@ -138,6 +140,7 @@ def customer_statement(
     opening balance, each invoice, credit note, write-off, payment and reversal dated in the
     period with a running balance, the closing balance (the open-items total on the last
     day) and the customer's unapplied cash."""
+    require_own(scope, code, f"customer {code!r} not found")
     account = rt.ledger.customer(code)
     last = end or datetime.now(UTC).date()
     if start > last:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
-from api.auth import allow
+from api.auth import CustomerScope, allow, require_own, scoped
 from api.deps import (
     IdempotencyDep,
     MetaDep,
@@ -53,9 +53,10 @@ def issue_invoice(body: InvoiceIn, rt: RuntimeDep, meta: MetaDep, idem: Idempote
     return command_response(outcome, 201, f"/invoices/{outcome.result['number']}")
 
 
-@router.get("", dependencies=[allow("finance:read")])
+@router.get("", dependencies=[allow("finance:read", customers=True)])
 def list_invoices(
     rt: RuntimeDep,
+    scope: CustomerScope,
     customer: CodeQuery = None,
     after: Annotated[int | None, Query(ge=0)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -64,20 +65,27 @@ def list_invoices(
     """Invoices in the order they were issued, by customer."""
     wait_for_position(rt, min_position, "receivables")
     with rt.store.read() as cur:
-        rows = queries.list_invoices(cur, customer=customer, after=after, limit=limit)
+        rows = queries.list_invoices(
+            cur, customer=scoped(scope, customer), after=after, limit=limit
+        )
     return position_page(rows, limit)
 
 
-@router.get("/{number}", dependencies=[allow("finance:read")])
-def get_invoice(number: CodePath, rt: RuntimeDep) -> Response:
+@router.get("/{number}", dependencies=[allow("finance:read", customers=True)])
+def get_invoice(number: CodePath, rt: RuntimeDep, scope: CustomerScope) -> Response:
     """One invoice as issued: the shipments it bills, totals, dates."""
     invoice = rt.ledger.invoice(number)
+    require_own(scope, invoice.customer, f"invoice {number!r} not found")
     return json_response(invoice_result(invoice), headers={"ETag": f'"{invoice.version}"'})
 
 
-@router.get("/{number}/status", dependencies=[allow("finance:read")])
+@router.get("/{number}/status", dependencies=[allow("finance:read", customers=True)])
 def invoice_status(
-    number: CodePath, rt: RuntimeDep, as_of: date | None = None, min_position: MinPosition = None
+    number: CodePath,
+    rt: RuntimeDep,
+    scope: CustomerScope,
+    as_of: date | None = None,
+    min_position: MinPosition = None,
 ) -> Response:
     """The invoice at the end of a business day (default today): paid, credited and open
     by then, and its status then — not issued yet, open, partially paid, overdue (days past
@@ -88,4 +96,5 @@ def invoice_status(
         found = invoice_as_of(cur, number, as_of or datetime.now(UTC).date())
     if found is None:
         raise ApiError(404, f"invoice {number!r} not found", "not-found")
+    require_own(scope, found["customer"], f"invoice {number!r} not found")
     return json_response(to_json_ready(found))

@@ -22,9 +22,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Send
 
-from api.auth import allow
+from api.auth import PrincipalDep, allow, require_own
 from api.deps import RuntimeDep, to_json_ready
 from api.errors import ApiError
+from api.redaction import hidden_fields, redact
 from api.responses import dumps
 from api.runtime import Runtime
 from api.types import MAX_POSITION, CodePath
@@ -47,11 +48,14 @@ STREAM_DOC: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/{number}/stream", responses=STREAM_DOC, dependencies=[allow("orders:read")])
+@router.get(
+    "/{number}/stream", responses=STREAM_DOC, dependencies=[allow("orders:read", customers=True)]
+)
 async def follow_sales_order(
     number: CodePath,
     request: Request,
     rt: RuntimeDep,
+    principal: PrincipalDep,
     after: Annotated[
         int | None, Query(ge=0, le=MAX_POSITION, description="Only changes after this position")
     ] = None,
@@ -65,8 +69,10 @@ async def follow_sales_order(
     """Follow an order live: its timeline so far, then each change as it is recorded."""
     # Asked of the ledger, not the read model: an order taken a moment ago may not be
     # projected yet, and is no less there. Refused before the stream starts.
-    await run_in_threadpool(rt.ledger.sales_order, number)
+    order = await run_in_threadpool(rt.ledger.sales_order, number)
+    require_own(principal.customer, order.customer, f"sales order {number!r} not found")
     feed = OrderFeed(rt, request, number, _resume_after(last_event_id, after), until_terminal)
+    feed.hidden = hidden_fields(principal)
     return ClosingStreamingResponse(feed.frames(), media_type="text/event-stream", headers=HEADERS)
 
 
@@ -116,6 +122,7 @@ class OrderFeed:
         self.after = after
         self.until_terminal = until_terminal
         self.progress = asyncio.Event()
+        self.hidden: frozenset[str] = frozenset()  # fields this caller may not see
 
     async def frames(self) -> AsyncGenerator[bytes, None]:
         """The retry hint, then changes and keep-alives until there is reason to stop."""
@@ -145,7 +152,7 @@ class OrderFeed:
             self.progress.clear()  # before reading: progress made during the read still wakes
             rows, done = await run_in_threadpool(self._read)
             for row in rows:
-                yield _event(row)
+                yield _event(redact(row, self.hidden) if self.hidden else row)
             if done:
                 return
             now = time.monotonic()

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import Field
 from starlette.responses import Response
 
-from api.auth import allow
+from api.auth import CustomerScope, allow, scoped
 from api.deps import (
     IdempotencyDep,
     MetaDep,
@@ -99,9 +99,10 @@ def unallocate_payment(
     return command_response(outcome)
 
 
-@router.get("/open-items", dependencies=[allow("finance:read")])
+@router.get("/open-items", dependencies=[allow("finance:read", customers=True)])
 def open_items(
     rt: RuntimeDep,
+    scope: CustomerScope,
     customer: CodeQuery = None,
     as_of: date | None = None,
     min_position: MinPosition = None,
@@ -112,7 +113,7 @@ def open_items(
     wait_for_position(rt, min_position, "receivables")
     day = as_of or datetime.now(UTC).date()
     with rt.store.read() as cur:
-        items = queries.open_items(cur, customer=customer, as_of=day)
+        items = queries.open_items(cur, customer=scoped(scope, customer), as_of=day)
     totals: dict[str, Decimal] = {}
     for item in items:  # one total per currency: amounts in two currencies do not add up
         totals[item["currency"]] = totals.get(item["currency"], Decimal(0)) + item["open"]

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from api.auth import allow
+from api.auth import CustomerScope, allow, require_own, scoped
 from api.deps import MinPosition, RuntimeDep, position_page, to_json_ready, wait_for_position
 from api.errors import ApiError
 from api.responses import json_response
@@ -20,9 +20,10 @@ from projections import queries
 router = APIRouter(prefix="/receivables", tags=["receivables"])
 
 
-@router.get("", dependencies=[allow("finance:read")])
+@router.get("", dependencies=[allow("finance:read", customers=True)])
 def list_receivables(
     rt: RuntimeDep,
+    scope: CustomerScope,
     customer: CodeQuery = None,
     order_number: CodeQuery = None,
     status: Literal["pending_invoice", "invoiced"] | None = None,
@@ -35,19 +36,20 @@ def list_receivables(
     wait_for_position(rt, min_position, "receivables")
     with rt.store.read() as cur:
         rows = queries.list_receivables(
-            cur, customer=customer, order_number=order_number, status=status, after=after,
-            limit=limit,
+            cur, customer=scoped(scope, customer), order_number=order_number, status=status,
+            after=after, limit=limit,
         )  # fmt: skip
     return position_page(rows, limit)
 
 
-@router.get("/{receivable_id}", dependencies=[allow("finance:read")])
-def get_receivable(receivable_id: UUID, rt: RuntimeDep) -> Response:
+@router.get("/{receivable_id}", dependencies=[allow("finance:read", customers=True)])
+def get_receivable(receivable_id: UUID, rt: RuntimeDep, scope: CustomerScope) -> Response:
     """One receivable as recorded now: lines billed, net, tax, total."""
     try:
         owed = rt.ledger.load(Receivable, receivable_id, f"receivable {receivable_id}")
     except NotFound as error:
         raise ApiError(404, error.message, "not-found") from None
+    require_own(scope, owed.customer, f"receivable {receivable_id} not found")
     body = {
         "id": str(owed.id), "order_number": owed.order_number,
         "shipment_ref": owed.shipment_ref, "customer": owed.customer,

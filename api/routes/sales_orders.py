@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
-from api.auth import allow
+from api.auth import CustomerScope, allow, require_own, scoped
 from api.deps import (
     IdempotencyDep,
     IfMatchDep,
@@ -162,9 +162,10 @@ def create_sales_order(
     return command_response(outcome, status, f"/sales-orders/{outcome.result['number']}")
 
 
-@router.get("", dependencies=[allow("orders:read")])
+@router.get("", dependencies=[allow("orders:read", customers=True)])
 def list_sales_orders(
     rt: RuntimeDep,
+    scope: CustomerScope,
     status: Literal["created", "approved", "partially_shipped", "shipped", "delivered", "cancelled"]
     | None = None,
     stage: CodeQuery = None,
@@ -179,20 +180,23 @@ def list_sales_orders(
     wait_for_position(rt, min_position, "orders")
     with rt.store.read() as cur:
         rows = queries.list_sales_orders(
-            cur, status=status, customer=customer, salesperson=salesperson, after=after,
-            limit=limit, stage=stage,
+            cur, status=status, customer=scoped(scope, customer), salesperson=salesperson,
+            after=after, limit=limit, stage=stage,
         )  # fmt: skip
     next_cursor = rows[-1]["number"] if len(rows) == limit else None
     return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
 
 
-@router.get("/{number}/timeline", dependencies=[allow("orders:read")])
+@router.get("/{number}/timeline", dependencies=[allow("orders:read", customers=True)])
 def sales_order_timeline(
-    number: CodePath, rt: RuntimeDep, min_position: MinPosition = None
+    number: CodePath, rt: RuntimeDep, scope: CustomerScope, min_position: MinPosition = None
 ) -> Response:
     """Every event of the order: stage before → after, status, who (actor and role), when,
     and time spent in the stage left; with the current stage, how long the order has been in
     it, its SLA, and the total time spent in each stage it has left."""
+    if scope is not None:
+        owner = rt.ledger.sales_order(number).customer
+        require_own(scope, owner, f"no timeline for sales order {number!r}")
     wait_for_position(rt, min_position, "orders")
     with rt.store.read() as cur:
         rows = queries.order_timeline(cur, number)
@@ -203,15 +207,16 @@ def sales_order_timeline(
     return json_response({**body, "items": [to_json_ready(r) for r in rows]})
 
 
-@router.get("/{number}/status", dependencies=[allow("orders:read")])
+@router.get("/{number}/status", dependencies=[allow("orders:read", customers=True)])
 def sales_order_status(
-    number: CodePath, rt: RuntimeDep, min_position: MinPosition = None
+    number: CodePath, rt: RuntimeDep, scope: CustomerScope, min_position: MinPosition = None
 ) -> Response:
     """Where the order stands, for sales and for the customer: stage, promised date,
     shipped/delivered percentages, shipments with tracking, and the stage history (from the
     timeline: pass `min_position` to see it include a change just made)."""
     wait_for_position(rt, min_position, "orders")
     order = rt.ledger.sales_order(number)
+    require_own(scope, order.customer, f"sales order {number!r} not found")
     flow = rt.ledger.workflow_definition(order.workflow).workflow(order.workflow_version)
     with rt.store.read() as cur:
         history = [
@@ -238,10 +243,11 @@ def sales_order_status(
     return json_response(view, headers={"ETag": f'"{order.version}"'})
 
 
-@router.get("/{number}", dependencies=[allow("orders:read")])
-def get_sales_order(number: CodePath, rt: RuntimeDep) -> Response:
+@router.get("/{number}", dependencies=[allow("orders:read", customers=True)])
+def get_sales_order(number: CodePath, rt: RuntimeDep, scope: CustomerScope) -> Response:
     """One order as recorded now: lines with reserved and short quantities; version as ETag."""
     order = rt.ledger.sales_order(number)
+    require_own(scope, order.customer, f"sales order {number!r} not found")
     return json_response(_view(order), headers={"ETag": f'"{order.version}"'})
 
 
