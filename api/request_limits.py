@@ -53,7 +53,8 @@ class Limits:
 
 class BodyTooLarge(HTTPException):
     """Raised from `receive` once a streamed body passes its limit. An HTTPException, so
-    FastAPI lets it out of its body reading unchanged and it reaches `too_large` below."""
+    FastAPI lets it out of its body reading unchanged, and the exception middleware (inside
+    these limits) answers it with `too_large` below, the route not having run."""
 
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"bodies are limited to {limit} bytes")
@@ -88,7 +89,7 @@ class RequestLimits:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        limit, received, started = self.limits.body_limit(scope["path"]), 0, False
+        limit, received = self.limits.body_limit(scope["path"]), 0
 
         async def counting() -> Message:
             nonlocal received
@@ -99,17 +100,7 @@ class RequestLimits:
                     raise BodyTooLarge(limit)
             return message
 
-        async def watching(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting, watching)
-        except BodyTooLarge:  # read outside FastAPI's handlers: answer here if still possible
-            if started:
-                raise
-            await too_large(Request(scope), limit)(scope, receive, send)
+        await self.app(scope, counting, send)
 
 
 def refuse_early(scope: Scope, limits: Limits) -> Response | None:
