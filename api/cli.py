@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
@@ -48,10 +49,21 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+def load_settings() -> Settings:
+    """The settings from the environment, or one line naming the variable that is wrong."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "ORDERLEDGER_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        fail(f"invalid {name}: {first['msg'].removeprefix('Value error, ')}")
+
+
 @contextmanager
 def runtime(start: bool = False) -> Iterator[Runtime]:
+    settings = load_settings()
     try:
-        opened = open_runtime(Settings(), start_projections=start)
+        opened = open_runtime(settings, start_projections=start)
     except Exception as error:  # unreachable database, bad URL: one line, non-zero exit
         fail(f"cannot open the ledger: {_first_line(error)}")
     try:
@@ -76,12 +88,11 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs)."""
-    import uvicorn
-
     from api.app import create_app
-    from api.server import LedgerServer
+    from api.log_privacy import logging_config
+    from api.server import LedgerServer, server_config
 
-    settings = Settings()
+    settings = load_settings()
     bind_host, bind_port = host or settings.host, port or settings.port
     with runtime(start=True) as opened:
         if demo_if_empty and opened.ledger.head() == 0:
@@ -90,7 +101,9 @@ def serve(
             f"OrderLedger on [bold]http://{bind_host}:{bind_port}[/bold]  (API docs: http://{bind_host}:{bind_port}/docs)"
         )
         app = create_app(settings, runtime=opened)
-        config = uvicorn.Config(app, host=bind_host, port=bind_port, log_level="info")
+        config = server_config(
+            app, settings, host=bind_host, port=bind_port, log_config=logging_config()
+        )
         server = LedgerServer(config, opened)
         # uvicorn re-raises Ctrl-C once it has shut down; uvicorn.run swallows it too.
         with suppress(KeyboardInterrupt):

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import orjson
+from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.statement_csv import CsvMap
 from domain.workflows import ROLES
+
+# A browser origin: scheme, host (name, IPv4 or [IPv6]) and optional port, nothing more.
+_ORIGIN = re.compile(r"^https?://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$")
 
 
 class WebhookSubscription(BaseModel):
@@ -59,7 +65,24 @@ class Settings(BaseSettings):
         15.0, gt=0, description="Seconds a live stream may stay silent before a keep-alive"
     )
     postgres_pool_size: int = 10
-    max_body_bytes: int = 1_000_000
+    max_body_bytes: int = Field(
+        1_000_000, gt=0, description="Largest request body; statement uploads have their own limit"
+    )
+    max_url_bytes: int = Field(8192, ge=256, description="Longest path and query string (414)")
+    max_header_count: int = Field(100, ge=10, description="Most request headers (431)")
+    max_header_bytes: int = Field(16384, ge=1024, description="Largest headers in total (431)")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description='Browser origins allowed to call the API: JSON ["https://shop.example"] or'
+        " comma-separated; empty: CORS off",
+    )
+    cors_allow_credentials: bool = Field(
+        False, description="Let those origins send cookies and Authorization (never with *)"
+    )
+    behind_tls: bool = Field(
+        False,
+        description="Served over HTTPS (itself or by a proxy): send Strict-Transport-Security",
+    )
     statement_max_bytes: int = Field(
         20_000_000, gt=0, description="Largest bank statement file accepted (upload or CLI)"
     )
@@ -118,6 +141,35 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown roles {', '.join(unknown)}; roles are {', '.join(ROLES)}")
         return roles
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return orjson.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin != "*" and not _ORIGIN.match(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme://host[:port], no path or trailing /"
+                )
+        return origins
+
+    @field_validator("cors_allow_credentials")
+    @classmethod
+    def _no_credentials_for_everyone(cls, allow: bool, info: ValidationInfo) -> bool:
+        if allow and "*" in info.data.get("cors_origins", []):
+            raise ValueError(
+                "credentials cannot be allowed for every origin (*): list the origins instead"
+            )
+        return allow
 
     @property
     def is_postgres(self) -> bool:
