@@ -20,7 +20,7 @@ from api.app import create_app
 from api.cli import cli
 from api.security_headers import API_POLICY, PAGE_POLICY
 from api.settings import Settings
-from tests.api.conftest import Api, assert_problem, open_api
+from tests.api.conftest import Api, assert_problem, named_callers, open_api
 from tests.conftest import make_settings
 from tests.statement_files import CAMT02
 
@@ -53,7 +53,7 @@ def assert_hardened(response: httpx.Response, policy: str, cache: str | None = "
 
 
 def test_json_problems_pages_and_errors_all_carry_the_security_headers(tmp_path: Path) -> None:
-    app = create_app(make_settings("sqlite", tmp_path))
+    app = named_callers(create_app(make_settings("sqlite", tmp_path)))
 
     @app.get("/boom")
     def boom() -> None:

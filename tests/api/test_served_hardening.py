@@ -29,6 +29,7 @@ from api.log_privacy import logging_config
 from api.runtime import open_runtime
 from api.server import LedgerServer, server_config
 from api.settings import Settings
+from tests.api.conftest import named_callers
 from tests.conftest import drop_schemas, make_settings
 
 DEADLINE = 10.0
@@ -43,7 +44,7 @@ def serving(settings: Settings, log_config: dict[str, Any] | None = None) -> Ite
     listening = socket.socket()
     listening.bind(("127.0.0.1", 0))
     port: int = listening.getsockname()[1]
-    app = create_app(settings, runtime=runtime)
+    app = named_callers(create_app(settings, runtime=runtime))
     config = server_config(app, settings, host="127.0.0.1", port=port, log_config=log_config)
     server = LedgerServer(config, runtime)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
