@@ -22,7 +22,7 @@ from domain.receivables import shipped_lines, tax_on
 from domain.sales_orders import SalesOrder, line_amount
 from domain.values import ZERO, Meta
 
-CREDIT_ROLES = ("finance", "manager")  # who may hold and release orders by hand
+CREDIT_ROLES = ("finance", "finance_manager", "manager")  # who may hold and release orders by hand
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ def at_submission(
 def require_credit_role(role: str | None, verb: str) -> None:
     if role not in CREDIT_ROLES:
         raise RuleViolation(
-            f"credit {verb} is for {' or '.join(CREDIT_ROLES)}; this request acts as"
+            f"credit {verb} are for {', '.join(CREDIT_ROLES)}; this request acts as"
             f" {role or 'no role'}",
             rule="credit-role",
         )

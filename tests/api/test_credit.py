@@ -141,9 +141,9 @@ def test_only_finance_or_a_manager_releases_and_then_the_order_ships(over: Api) 
     for role in ("warehouse", "sales"):  # not their permission at all
         refused = over.post("/sales-orders/SO-2/credit-release", {"reason": "ok"}, x_role=role)
         assert_problem(refused, 403, "forbidden")
-    # A finance manager may approve write-offs, yet credit decisions are finance's own.
+    # An administrator holds every permission, yet credit decisions are finance's own.
     refused = over.post("/sales-orders/SO-2/credit-release", {"reason": "ok"},
-                        x_role="finance_manager")  # fmt: skip
+                        x_role="admin")  # fmt: skip
     assert_problem(refused, 409, "credit-role")
     assert_problem(over.post("/sales-orders/SO-2/credit-release", {"reason": ""}, **FINANCE),
                    422, "invalid-input")  # fmt: skip
@@ -227,7 +227,7 @@ def test_a_lowered_limit_holds_the_next_shipment(selling: Api) -> None:
     ("limit", "role", "status", "rule"),
     [
         ("500", "sales", 403, "forbidden"),
-        ("500", "finance_manager", 409, "credit-role"),
+        ("500", "admin", 409, "credit-role"),
         ("-1", "finance", 422, "invalid-input"),
         ("1.00001", "finance", 422, "invalid-input"),
         ("abc", "finance", 422, "invalid-input"),
