@@ -360,6 +360,19 @@ class SalesCommands(LedgerBase):
 
         return self.execute(meta, decide, idempotency)
 
+    def add_internal_note(self, meta: Meta, *, number: str, note: str) -> Outcome:
+        """A remark on the order for staff only (shown to roles holding fields:internal)."""
+        remark = text(note, "note", max_length=2000)
+
+        def decide() -> Decision:
+            order = self.sales_order(number)
+            order.add_internal_note(remark, meta.actor, meta.at)
+            result = {"number": order.number, "notes": len(order.internal_notes),
+                      "version": order.version}  # fmt: skip
+            return Decision([order], result)
+
+        return self.execute(meta, decide)
+
     def cancel_sales_order(
         self,
         meta: Meta,

@@ -97,6 +97,8 @@ class SalesOrder(Aggregate):
         self.closed_requisitions: set[str] = set()  # closed when the lines changed
         self.credit_hold: dict[str, Any] | None = None  # no shipment while set
         self.credit_release: dict[str, Any] | None = None  # shipments pass credit review
+        # Staff's own remarks on the order (fields:internal): never shown to the customer.
+        self.internal_notes: list[dict[str, Any]] = []
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SalesOrder:
         # Copied out of the aggregate cache on every command: copy only what is mutable.
@@ -113,6 +115,7 @@ class SalesOrder(Aggregate):
         copied.production = {number: dict(made) for number, made in self.production.items()}
         copied.requisitions = dict(self.requisitions)
         copied.closed_requisitions = set(self.closed_requisitions)
+        copied.internal_notes = list(self.internal_notes)
         copied._pending_events = list(self._pending_events)
         return copied
 
@@ -399,6 +402,14 @@ class SalesOrder(Aggregate):
         self.status = CANCELLED
         self.reserved = {}
         self.short = {}
+
+    def add_internal_note(self, note: str, author: str, at: datetime) -> None:
+        """A remark for staff only (kept whatever the order's status)."""
+        self._internal_note_added(note, author, at)
+
+    @event("InternalNoteAdded")
+    def _internal_note_added(self, note: str, author: str, at: datetime) -> None:
+        self.internal_notes.append({"note": note, "by": author, "at": at})
 
     def line(self, line_no: int) -> dict[str, Any]:
         for line in self.lines:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -106,22 +107,36 @@ class DeliveryIn(Body):
     effective_at: AwareDatetime | None = None
 
 
+class NoteIn(Body):
+    note: str = Field(min_length=1, max_length=2000)
+
+
 class CancelIn(Body):
     reason: str = Field(min_length=1, max_length=500)
     effective_at: AwareDatetime | None = None
 
 
-def _view(order: SalesOrder) -> dict[str, Any]:
+def _view(order: SalesOrder, costs: Mapping[str, Decimal] | None = None) -> dict[str, Any]:
+    """The order; with `costs` (SKU → standard cost now), each line's cost and margin too."""
+    lines = [
+        {**line, "amount": line_amount(line, order.currency),
+         "reserved": order.reserved.get(str(line["line_no"]), Decimal(0)),
+         "short": order.short.get(str(line["line_no"]), Decimal(0)),
+         "shipped": order.shipped.get(str(line["line_no"]), Decimal(0))}
+        for line in order.lines
+    ]  # fmt: skip
+    margins: dict[str, Any] = {}
+    if costs is not None:
+        for line in lines:
+            line["standard_cost"] = costs[line["sku"]]
+            line["margin"] = line["amount"] - costs[line["sku"]] * Decimal(line["quantity"])
+        margins["margin"] = sum((line["margin"] for line in lines), Decimal(0))
     return {
         "number": order.number, "customer": order.customer, "warehouse": order.warehouse,
         "status": order.status, "currency": order.currency, "total": order.total,
-        "lines": [
-            {**line, "amount": line_amount(line, order.currency),
-             "reserved": order.reserved.get(str(line["line_no"]), Decimal(0)),
-             "short": order.short.get(str(line["line_no"]), Decimal(0)),
-             "shipped": order.shipped.get(str(line["line_no"]), Decimal(0))}
-            for line in order.lines
-        ],
+        **margins,
+        "lines": lines,
+        "internal_notes": order.internal_notes,
         "shipments": [{"shipment_ref": ref, **sent} for ref, sent in order.shipments.items()],
         "requirements": order.requirements,
         # orjson writes dates as ISO text
@@ -248,7 +263,9 @@ def get_sales_order(number: CodePath, rt: RuntimeDep, scope: CustomerScope) -> R
     """One order as recorded now: lines with reserved and short quantities; version as ETag."""
     order = rt.ledger.sales_order(number)
     require_own(scope, order.customer, f"sales order {number!r} not found")
-    return json_response(_view(order), headers={"ETag": f'"{order.version}"'})
+    # Margin at today's standard costs (shown only to roles holding fields:cost).
+    costs = {line["sku"]: rt.ledger.product(line["sku"]).standard_cost for line in order.lines}
+    return json_response(_view(order, costs), headers={"ETag": f'"{order.version}"'})
 
 
 @router.post("/{number}/amend", dependencies=[allow("orders:write")])
@@ -319,6 +336,13 @@ def transition_sales_order(
         expected_version=version, effective_at=body.effective_at, idempotency=idem,
     )  # fmt: skip
     return command_response(outcome)
+
+
+@router.post("/{number}/internal-notes", status_code=201, dependencies=[allow("orders:write")])
+def add_internal_note(number: CodePath, body: NoteIn, rt: RuntimeDep, meta: MetaDep) -> Response:
+    """A remark for staff only: shown with the order to roles holding `fields:internal`,
+    never to a customer."""
+    return command_response(rt.ledger.add_internal_note(meta, number=number, note=body.note), 201)
 
 
 @router.post("/{number}/cancel", dependencies=[allow("orders:write")])

@@ -8,14 +8,15 @@ customer with an order, a shipment, a receivable and an invoice of its own.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
-from api.auth import serves_customers
+from api.auth import declared_permission, serves_customers
 from api.redaction import COST_FIELDS, STAFF_FIELDS
-from domain.permissions import GRANTS
+from domain.permissions import GRANTS, PUBLIC, SIGNED_IN
 from domain.workflows import ROLES
 from tests.api.conftest import Api, assert_problem
 from tests.api.secured import Secured, routes_of, secured
@@ -52,6 +53,7 @@ def shop(secured: Secured) -> dict[str, Any]:
             "shipments": [{"order_number": number, "shipment_ref": f"SH-{number}"}],
         }, 201)  # fmt: skip
         invoices[customer] = billed["number"]
+    api.ok("/sales-orders/SO-1/internal-notes", {"note": "customer haggles; hold firm"}, 201)
     head = secured.head()
     receivables = api.read("/receivables", min_position=head)["items"]
     return {
@@ -132,9 +134,7 @@ def test_a_customer_is_refused_every_route_not_declared_for_customers(
     secured: Secured = shop["secured"]
     refused = 0
     for route in routes_of(secured.client.app):  # type: ignore[arg-type]
-        if serves_customers(route) or route.path in ("/auth/me", "/healthz", "/openapi.json",
-                                                     "/docs", "/auth/sign-in", "/auth/password",
-                                                     "/auth/sign-out"):  # fmt: skip
+        if serves_customers(route) or declared_permission(route) in (PUBLIC, SIGNED_IN):
             continue
         path = route.path.replace("{", "").replace("}", "")
         method = sorted(route.methods - {"HEAD"})[0]
@@ -159,7 +159,7 @@ def test_a_customers_answers_leave_out_the_business_own_fields(shop: dict[str, A
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_standard_cost_is_shown_only_to_roles_that_may_see_costs(
+def test_cost_margin_and_internal_notes_are_shown_only_to_roles_that_may_see_them(
     shop: dict[str, Any], role: str
 ) -> None:
     secured: Secured = shop["secured"]
@@ -174,6 +174,17 @@ def test_standard_cost_is_shown_only_to_roles_that_may_see_costs(
         assert ("standard_cost" in _keys(response.json())) == may_see, (role, response.url)
     if role in ("finance", "manager", "admin"):
         assert "standard_cost" in _keys(single.json())
+    order = secured.client.get("/sales-orders/SO-1", headers=headers)
+    if order.status_code != 403:
+        assert order.status_code == 200, order.text
+        keys = _keys(order.json())
+        assert ("margin" in keys) == ("standard_cost" in keys) == may_see, role
+        assert ("internal_notes" in keys) == ("fields:internal" in GRANTS[role]), role
+        assert ("hold firm" in order.text) == ("fields:internal" in GRANTS[role]), role
+        if may_see:  # 2 × 10.00 sold; the test product's standard cost is shown with it
+            line = order.json()["lines"][0]
+            cost = Decimal(line["standard_cost"])
+            assert Decimal(line["margin"]) == Decimal("20.00") - 2 * cost
     if role == "auditor":  # reads products and the log, never the cost
         assert single.status_code == 200
         export = secured.client.get("/audit/export", headers=headers)
