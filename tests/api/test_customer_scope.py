@@ -158,10 +158,15 @@ def test_a_customers_answers_leave_out_the_business_own_fields(shop: dict[str, A
     assert staff_timeline[0]["actor"] == "u.manager"
 
 
-@pytest.mark.parametrize("role", ROLES)
 def test_cost_margin_and_internal_notes_are_shown_only_to_roles_that_may_see_them(
-    shop: dict[str, Any], role: str
+    shop: dict[str, Any], subtests: pytest.Subtests
 ) -> None:
+    for role in ROLES:
+        with subtests.test(role=role):
+            _shows_only_what_the_role_may_see(shop, role)
+
+
+def _shows_only_what_the_role_may_see(shop: dict[str, Any], role: str) -> None:
     secured: Secured = shop["secured"]
     headers = secured.as_role(role)
     single = secured.client.get("/products/SKU-1", headers=headers)
@@ -181,6 +186,12 @@ def test_cost_margin_and_internal_notes_are_shown_only_to_roles_that_may_see_the
         assert ("margin" in keys) == ("standard_cost" in keys) == may_see, role
         assert ("internal_notes" in keys) == ("fields:internal" in GRANTS[role]), role
         assert ("hold firm" in order.text) == ("fields:internal" in GRANTS[role]), role
+        past = secured.client.get("/audit/as-of/sales-orders/SO-1", headers=headers,
+                                  params={"position": shop["head"]})  # fmt: skip
+        if past.status_code != 403:  # replay output is redacted alike
+            assert past.status_code == 200, past.text
+            notes_shown = "internal_notes" in _keys(past.json())
+            assert notes_shown == ("fields:internal" in GRANTS[role]), role
         if may_see:  # 2 × 10.00 sold; the test product's standard cost is shown with it
             line = order.json()["lines"][0]
             cost = Decimal(line["standard_cost"])
