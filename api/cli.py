@@ -150,6 +150,7 @@ def _load_demo(opened: Runtime, skus: int) -> None:
         f" `orderledger finance import-statement {path}`)"
     )
     _demo_users(opened, folder / "demo-credentials.txt")
+    catch_up_all(opened)
 
 
 def _demo_users(opened: Runtime, path: Path) -> None:
