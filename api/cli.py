@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
@@ -39,6 +40,11 @@ replay_cli = typer.Typer(
     no_args_is_help=True,
 )
 cli.add_typer(replay_cli, name="replay")
+cipher_cli = typer.Typer(
+    help="Encryption of stored events: make a key, re-encrypt under a new one.",
+    no_args_is_help=True,
+)
+cli.add_typer(cipher_cli, name="cipher")
 console = Console()
 errors = Console(stderr=True)
 
@@ -48,10 +54,22 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+def load_settings() -> Settings:
+    """The settings from the environment, or one line naming what is wrong and exit 1."""
+    try:
+        return Settings()
+    except ValidationError as invalid:
+        error = invalid.errors()[0]
+        where = "_".join(str(part) for part in error["loc"]).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        fail(f"invalid setting ORDERLEDGER_{where}: {message}" if where else message)
+
+
 @contextmanager
 def runtime(start: bool = False) -> Iterator[Runtime]:
+    settings = load_settings()
     try:
-        opened = open_runtime(Settings(), start_projections=start)
+        opened = open_runtime(settings, start_projections=start)
     except Exception as error:  # unreachable database, bad URL: one line, non-zero exit
         fail(f"cannot open the ledger: {_first_line(error)}")
     try:
@@ -81,7 +99,7 @@ def serve(
     from api.app import create_app
     from api.server import LedgerServer
 
-    settings = Settings()
+    settings = load_settings()
     bind_host, bind_port = host or settings.host, port or settings.port
     with runtime(start=True) as opened:
         if demo_if_empty and opened.ledger.head() == 0:
@@ -410,6 +428,34 @@ def replay_checkpoints(
     from api.checkpoints_cli import listing
 
     listing(model, delete)
+
+
+@cipher_cli.command("new-key")
+def cipher_new_key(
+    out: Annotated[
+        Path | None, typer.Option(help="Write it to this new file (mode 0600) instead of stdout")
+    ] = None,
+    size: Annotated[int, typer.Option("--bytes", help="Key length: 16, 24 or 32 bytes")] = 32,
+) -> None:
+    """Make a random AES key (base64) for ORDERLEDGER_CIPHER_KEY or _KEY_FILE; never
+    overwrites a file."""
+    from api.cipher_cli import new_key
+
+    new_key(out, size)
+
+
+@cipher_cli.command("rotate")
+def cipher_rotate(
+    encrypt_plain: Annotated[
+        bool, typer.Option(help="Also encrypt states stored in plain (every server stopped)")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option(help="Only count what would be re-encrypted")] = False,
+) -> None:
+    """Re-encrypt every stored state (events and snapshots) under ORDERLEDGER_CIPHER_KEY,
+    opening them with ORDERLEDGER_CIPHER_OLD_KEYS; resumable, a transaction per page."""
+    from api.cipher_cli import rotate
+
+    rotate(encrypt_plain=encrypt_plain, dry_run=dry_run)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from api.notifier import Dispatcher
 from api.settings import Settings
+from domain.cipher import check_readable
 from domain.ledger import Ledger
 from projections.bank_statements import StatementsProjection
 from projections.base import Projection
@@ -145,6 +146,11 @@ def open_runtime(
             tax_rate=settings.tax_rate,
             write_off_approver_roles=settings.write_off_approver_roles,
         )
+        try:
+            check_readable(ledger)
+        except Exception:
+            ledger.close()
+            raise
         store = build_store(settings)
         runner = ProjectionRunner(
             ledger,
