@@ -26,7 +26,10 @@ class WebhookSubscription(BaseModel):
 class Settings(BaseSettings):
     """Everything configurable, with defaults that run with zero set-up on SQLite."""
 
-    model_config = SettingsConfigDict(env_prefix="ORDERLEDGER_", extra="ignore")
+    # Errors never echo what was given: a key (or a password) must not reach a log.
+    model_config = SettingsConfigDict(
+        env_prefix="ORDERLEDGER_", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         "sqlite:///var/orderledger.db",
