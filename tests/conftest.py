@@ -8,6 +8,7 @@ With ORDERLEDGER_TEST_CIPHER=1 every store made here encrypts its events (one ke
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from pydantic import SecretStr
 
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
@@ -134,3 +136,12 @@ def settings_env(settings: Settings) -> dict[str, str]:
     if settings.cipher_key is not None:
         env["ORDERLEDGER_CIPHER_KEY"] = settings.cipher_key.get_secret_value()
     return env
+
+
+def settings_json(settings: Settings) -> str:
+    """The settings for a child process, keys included (`model_dump_json` masks secrets)."""
+    data = settings.model_dump(mode="json")
+    for name, value in settings:
+        if isinstance(value, SecretStr):
+            data[name] = value.get_secret_value()
+    return json.dumps(data)
