@@ -32,6 +32,7 @@ from bench.timing import Measured, Profiler, Timing, Workload, interleaved
 from domain.cipher import new_key
 from domain.key_rotation import rotate
 from domain.ledger import Ledger
+from projections.store import PostgresViewStore
 from replay import audit
 from replay.chain_follower import ChainProjection
 
@@ -66,7 +67,11 @@ def measure_cipher(
 
         workloads = []
         for mode in MODES:
-            bare = BareApplication(env=settings("bare", mode).eventsourcing_env())
+            bare_settings = settings("bare", mode)
+            if bare_settings.is_postgres:
+                conninfo = bare_settings.postgres_conninfo()
+                PostgresViewStore.ensure_schema(conninfo, bare_settings.events_schema)
+            bare = BareApplication(env=bare_settings.eventsourcing_env())
             stack.callback(bare.close)
             workloads += _workloads(bare, runtime("commands", mode).ledger, mode, appends)
         calls = interleaved(Profiler(), workloads, rounds)
@@ -178,7 +183,7 @@ def cipher_table(results: dict[str, CipherRates]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stores", nargs="+", default=["sqlite"])
-    parser.add_argument("--appends", type=int, default=1000, help="appends per round and mode")
+    parser.add_argument("--appends", type=int, default=500, help="appends per round and mode")
     parser.add_argument("--events", type=int, default=20_000, help="the log read and verified")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     args = parser.parse_args(argv)
