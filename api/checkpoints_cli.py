@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-from api.cli import console, fail, runtime
+from api.cli import console, fail, load_settings, runtime
 from api.replay_cli import _bar
 from api.settings import Settings
 from replay.asof import MODELS, projections_for
@@ -35,7 +35,7 @@ def _interval(every: int | None, settings: Settings) -> int:
 def make(model: str | None, every: int | None) -> None:
     """Build each model's missing checkpoints every `every` events up to the head."""
     models = _models(model)
-    settings = Settings()
+    settings = load_settings()
     interval = _interval(every, settings)
     scratch = scratch_factory(settings.postgres_conninfo() if settings.is_postgres else None)
     with runtime() as opened:

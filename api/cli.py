@@ -40,6 +40,11 @@ replay_cli = typer.Typer(
     no_args_is_help=True,
 )
 cli.add_typer(replay_cli, name="replay")
+cipher_cli = typer.Typer(
+    help="Encryption of stored events: make a key, re-encrypt under a new one.",
+    no_args_is_help=True,
+)
+cli.add_typer(cipher_cli, name="cipher")
 console = Console()
 errors = Console(stderr=True)
 
@@ -449,6 +454,34 @@ def replay_checkpoints(
     from api.checkpoints_cli import listing
 
     listing(model, delete)
+
+
+@cipher_cli.command("new-key")
+def cipher_new_key(
+    out: Annotated[
+        Path | None, typer.Option(help="Write it to this new file (mode 0600) instead of stdout")
+    ] = None,
+    size: Annotated[int, typer.Option("--bytes", help="Key length: 16, 24 or 32 bytes")] = 32,
+) -> None:
+    """Make a random AES key (base64) for ORDERLEDGER_CIPHER_KEY or _KEY_FILE; never
+    overwrites a file."""
+    from api.cipher_cli import new_key
+
+    new_key(out, size)
+
+
+@cipher_cli.command("rotate")
+def cipher_rotate(
+    encrypt_plain: Annotated[
+        bool, typer.Option(help="Also encrypt states stored in plain (every server stopped)")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option(help="Only count what would be re-encrypted")] = False,
+) -> None:
+    """Re-encrypt every stored state (events and snapshots) under ORDERLEDGER_CIPHER_KEY,
+    opening them with ORDERLEDGER_CIPHER_OLD_KEYS; resumable, a transaction per page."""
+    from api.cipher_cli import rotate
+
+    rotate(encrypt_plain=encrypt_plain, dry_run=dry_run)
 
 
 @contextmanager

@@ -46,6 +46,13 @@ def position_bar(
     label: str, opened: Runtime, total: int | None = None
 ) -> Iterator[Callable[[int], None]]:
     """A transient bar up to `total` (default: the log head); call it with a position."""
+    with count_bar(label, total or opened.ledger.head()) as advance:
+        yield advance
+
+
+@contextmanager
+def count_bar(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A transient bar up to `total`, on a terminal only; call it with the count done."""
     with Progress(
         TextColumn(f"{label:<9}"),
         BarColumn(),
@@ -55,7 +62,7 @@ def position_bar(
         disable=not console.is_terminal,
         transient=True,
     ) as bar:
-        task = bar.add_task(label, total=total or opened.ledger.head())
+        task = bar.add_task(label, total=total)
         yield lambda position: bar.update(task, completed=position)
 
 

@@ -12,10 +12,9 @@ import orjson
 import typer
 from rich.table import Table
 
-from api.cli import console, fail, runtime
+from api.cli import console, fail, load_settings, runtime
 from api.replay_cli import _bar, parse_time, scratch_for
 from api.responses import iso, plain_decimal
-from api.settings import Settings
 from replay import diff as diffs
 from replay import explain as explanations
 from replay import trail as trails
@@ -51,7 +50,7 @@ def _explain(run: Callable[[Any, Any, Moment, Any], dict[str, Any]], position: i
     with runtime() as opened:
         moment = _moment(opened.ledger, position, at)
         with _bar(f"replaying to position {moment.position}", moment.position) as step:
-            return run(opened.ledger, scratch_for(Settings()), moment, step)
+            return run(opened.ledger, scratch_for(load_settings()), moment, step)
 
 
 def _show(report: dict[str, Any], extra: tuple[str, ...]) -> None:
@@ -137,7 +136,7 @@ def diff(
     with runtime() as opened:
         a, b = _point(opened.ledger, from_, "--from"), _point(opened.ledger, to, "--to")
         models = tuple(model) if model else diffs.MODELS
-        report = diffs.diff(opened.ledger, scratch_for(Settings()), a, b, models=models)
+        report = diffs.diff(opened.ledger, scratch_for(load_settings()), a, b, models=models)
     console.print(f"from position {a.position} ({a.asked}) to position {b.position} ({b.asked})")
     for name in models:
         console.print(DIFF_TABLES[name](report[name]))

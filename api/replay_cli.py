@@ -12,7 +12,7 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from api.cli import console, fail, runtime
+from api.cli import console, fail, load_settings, runtime
 from api.responses import iso, plain_decimal
 from api.settings import Settings
 from projections.open_items import BUCKET_NAMES
@@ -52,7 +52,7 @@ def as_of(
     if model not in MODELS:
         fail(f"unknown model {model!r}; models are {', '.join(MODELS)}")
     when, effective_at = parse_time(at, "--at"), parse_time(effective, "--effective")
-    settings = Settings()
+    settings = load_settings()
     with runtime() as opened:
         moment = resolve(opened.ledger, position=position, at=when, now=datetime.now(UTC))
         scratch = scratch_for(settings)

@@ -11,6 +11,7 @@ from api.access import Access
 from api.credentials import CredentialStore
 from api.notifier import Dispatcher
 from api.settings import Settings
+from domain.cipher import check_readable
 from domain.ledger import Ledger
 from projections.access import AccessProjection
 from projections.bank_statements import StatementsProjection
@@ -163,6 +164,11 @@ def open_runtime(
             tax_rate=settings.tax_rate,
             write_off_approver_roles=settings.write_off_approver_roles,
         )
+        try:
+            check_readable(ledger)
+        except Exception:
+            ledger.close()
+            raise
         store = build_store(settings)
         runner = ProjectionRunner(
             ledger,

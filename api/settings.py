@@ -9,9 +9,18 @@ from typing import Annotated
 from urllib.parse import unquote, urlsplit
 
 import orjson
-from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain.cipher import TOPIC as CIPHER_TOPIC
+from domain.cipher import BadKey, parse_key
 from domain.statement_csv import CsvMap
 from domain.workflows import ROLES
 
@@ -30,7 +39,10 @@ class WebhookSubscription(BaseModel):
 class Settings(BaseSettings):
     """Everything configurable, with defaults that run with zero set-up on SQLite."""
 
-    model_config = SettingsConfigDict(env_prefix="ORDERLEDGER_", extra="ignore")
+    # Errors never echo what was given: a key (or a password) must not reach a log.
+    model_config = SettingsConfigDict(
+        env_prefix="ORDERLEDGER_", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         "sqlite:///var/orderledger.db",
@@ -133,6 +145,16 @@ class Settings(BaseSettings):
     sign_in_failure_delay_seconds: float = Field(
         1.0, ge=0, description="Each failed sign-in is answered this much later"
     )
+    cipher_key: SecretStr | None = Field(
+        None, description="Encrypt stored events (AES-GCM): base64 of a 16, 24 or 32-byte key"
+    )
+    cipher_key_file: Path | None = Field(
+        None, description="… or the file holding that key (no access for other users)"
+    )
+    cipher_old_keys: SecretStr | None = Field(
+        None, description="Comma-separated keys still read while states are re-encrypted"
+    )
+    cipher_old_keys_file: Path | None = Field(None, description="… or a file, one key a line")
 
     @field_validator("write_off_approver_roles")
     @classmethod
@@ -170,6 +192,39 @@ class Settings(BaseSettings):
                 "credentials cannot be allowed for every origin (*): list the origins instead"
             )
         return allow
+
+    @field_validator("cipher_key", "cipher_key_file", "cipher_old_keys", "cipher_old_keys_file",
+                     mode="before")  # fmt: skip
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _readable_keys(self) -> Settings:
+        self.cipher_keys()  # a bad key or key file stops the start, in one line
+        return self
+
+    def cipher_keys(self) -> list[str] | None:
+        """The event store's keys, current first then old ones (None: no encryption)."""
+        current = _one_of(self.cipher_key, self.cipher_key_file, "CIPHER_KEY")
+        old = _one_of(self.cipher_old_keys, self.cipher_old_keys_file, "CIPHER_OLD_KEYS")
+        if current is None:
+            if old is not None:
+                raise ValueError(
+                    "ORDERLEDGER_CIPHER_OLD_KEYS needs ORDERLEDGER_CIPHER_KEY, the key that"
+                    " states are encrypted under"
+                )
+            return None
+        if "\n" in current.strip():
+            raise ValueError("ORDERLEDGER_CIPHER_KEY_FILE holds more than one key")
+        olds = [k for line in (old or "").replace(",", "\n").splitlines() if (k := line.strip())]
+        try:
+            parse_key(current, "ORDERLEDGER_CIPHER_KEY")
+            for number, key in enumerate(olds, 1):
+                parse_key(key, f"old key {number} of ORDERLEDGER_CIPHER_OLD_KEYS")
+        except BadKey as error:
+            raise ValueError(str(error)) from None
+        return [current.strip(), *olds]
 
     @property
     def is_postgres(self) -> bool:
@@ -212,6 +267,11 @@ class Settings(BaseSettings):
             "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
             "COMPRESSOR_TOPIC": "",
         }
+        keys = self.cipher_keys()
+        if keys:
+            env.update(
+                CIPHER_TOPIC=CIPHER_TOPIC, CIPHER_KEY=keys[0], CIPHER_OLD_KEYS=",".join(keys[1:])
+            )
         if self.is_postgres:
             parts = urlsplit(self.database_url)
             env.update(
@@ -239,3 +299,28 @@ class Settings(BaseSettings):
                 SQLITE_LOCK_TIMEOUT="30",
             )
         return env
+
+
+def _one_of(value: SecretStr | None, file: Path | None, name: str) -> str | None:
+    """A secret given in ORDERLEDGER_<name> or in the file ORDERLEDGER_<name>_FILE."""
+    if value is not None and file is not None:
+        raise ValueError(f"set ORDERLEDGER_{name} or ORDERLEDGER_{name}_FILE, not both")
+    if value is not None:
+        return value.get_secret_value()
+    if file is None:
+        return None
+    variable = f"ORDERLEDGER_{name}_FILE"
+    try:
+        mode = file.stat().st_mode
+        text = file.read_text()
+    except OSError as error:
+        raise ValueError(f"{variable}: cannot read {file}: {error.strerror or error}") from None
+    if mode & 0o007:
+        raise ValueError(
+            f"{variable}: {file} is open to other users (mode {mode & 0o777:04o});"
+            f" `chmod 600 {file}` first"
+        )
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not lines:
+        raise ValueError(f"{variable}: {file} holds no key")
+    return "\n".join(lines)

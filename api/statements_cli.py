@@ -11,7 +11,7 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from api.cli import console, fail, runtime
+from api.cli import console, fail, load_settings, runtime
 from api.matching import match_statement
 from api.settings import Settings
 from domain.exceptions import DomainError
@@ -31,7 +31,7 @@ FORMATS = ("auto", "csv", "camt053")
 def import_statement_file(
     file: Path, format: str, map_file: Path | None, skip_bad_lines: bool, auto_match: bool = True
 ) -> None:
-    settings = Settings()
+    settings = load_settings()
     if format not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
     data = _read(file, settings.statement_max_bytes)

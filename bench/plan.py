@@ -37,6 +37,8 @@ class Plan:
     asof_repeats: int = 3
     rebuild_events: int = 1_000_000  # the mixed log every read model is rebuilt from
     asof_every: int = 5_000  # read-model checkpoint interval (the setting's default)
+    cipher_appends: int = 500  # appends per round with the cipher off and on
+    cipher_events: int = 20_000  # the log read, verified and rotated with the cipher off and on
 
 
 FULL = Plan(
@@ -86,6 +88,8 @@ QUICK = Plan(
     asof_events=5_000,
     rebuild_events=5_000,
     asof_every=500,
+    cipher_appends=200,
+    cipher_events=2_000,
 )
 
 

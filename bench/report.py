@@ -11,6 +11,7 @@ from bench.ageing import AgeingTimes
 from bench.asof import AsOfTimes
 from bench.baseline import CREATE, PAIR, UPDATE
 from bench.chain import ChainRates
+from bench.cipher import CipherRates
 from bench.commands import ORDER_FLOW, RESERVE_HOT, RESERVE_SPREAD, SHIP, SHIP_NO_LIMIT, TRANSFER
 from bench.matching import ApplyRates
 from bench.orders import TimelineRates
@@ -38,6 +39,7 @@ class StoreResults:
     ageing: AgeingTimes | None = None
     chain: ChainRates | None = None
     as_of: AsOfTimes | None = None
+    cipher: CipherRates | None = None
 
 
 Pick = Callable[[StoreResults], Measured | None]

@@ -26,6 +26,7 @@ from bench.ageing import AgeingTimes, ageing_plans, ageing_table, measure_ageing
 from bench.asof import AsOfTimes, asof_table, measure_asof
 from bench.baseline import PAIR, baseline_workloads
 from bench.chain import ChainRates, chain_table, measure_chain
+from bench.cipher import CipherRates, cipher_table, measure_cipher
 from bench.commands import ledger_workloads
 from bench.matching import EngineRates, matching_table, measure_apply, measure_engine
 from bench.orders import measure_timeline
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                                 args.postgres_url)  # fmt: skip
     chains = {label: r.chain for label, r in results.items() if r.chain is not None}
     as_of = {label: r.as_of for label, r in results.items() if r.as_of is not None}
+    ciphers = {label: r.cipher for label, r in results.items() if r.cipher is not None}
     run = RunInfo(
         args.quick,
         time.perf_counter() - started,
@@ -114,13 +116,17 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(asof_table(as_of))
     print()
+    print(cipher_table(ciphers))
+    print()
     print(rebuild_table(rebuilds))
     print("\n".join(rebuild_verdicts(rebuilds)))
     print(f"\n{run.describe()}")
     for report in profiler.finish():
         print(report, file=sys.stderr)
     if args.write_docs:
-        write_docs(DOCS, docs_block(plan, rows, results, run, engine, chains, as_of, rebuilds))
+        write_docs(
+            DOCS, docs_block(plan, rows, results, run, engine, chains, as_of, rebuilds, ciphers)
+        )
         print(f"wrote {DOCS}")
     return 0
 
@@ -214,9 +220,11 @@ def measure_store(factory: StoreFactory, plan: Plan, profiler: Profiler) -> Stor
         factory, events=plan.asof_events, items=plan.projection_items, repeats=plan.asof_repeats,
         every=plan.asof_every,
     )  # fmt: skip
+    step("encryption at rest: the cipher off and on")
+    cipher = measure_cipher(factory, appends=plan.cipher_appends, events=plan.cipher_events)
     return StoreResults(
         factory.label, factory.describe(), calls, projections, timeline, sla, matching, ageing,
-        chain, as_of,
+        chain, as_of, cipher,
     )  # fmt: skip
 
 
@@ -242,6 +250,14 @@ REBUILD_NOTE = (
 )
 
 
+CIPHER_NOTE = (
+    "Encryption at rest (`bench/cipher.py`): the same workloads on twin fresh stores with the"
+    " event store's cipher off and on, in interleaved rounds (medians); CPU µs are this"
+    " process's per call or per event; the rotation re-encrypts the log's every state under"
+    " a new key once."
+)
+
+
 def results_kinds(stores: list[str], results: dict[str, StoreResults]) -> list[str]:
     """The stores measured above (PostgreSQL only when it answered)."""
     labels = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
@@ -257,6 +273,7 @@ def docs_block(
     chains: dict[str, ChainRates] | None = None,
     as_of: dict[str, AsOfTimes] | None = None,
     rebuilds: dict[str, RebuildRates] | None = None,
+    ciphers: dict[str, CipherRates] | None = None,
 ) -> str:
     stores = ", ".join(r.version for r in results.values())
     lines = [
@@ -313,6 +330,10 @@ def docs_block(
         rebuild_table(rebuilds or {}),
         "",
         *(f"- {line}" for line in rebuild_verdicts(rebuilds or {})),
+        "",
+        CIPHER_NOTE,
+        "",
+        cipher_table(ciphers or {}),
     ]
     return "\n".join(lines)
 

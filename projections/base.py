@@ -41,7 +41,8 @@ class Projection:
     indexes: ClassVar[tuple[Index, ...]] = ()
     event_classes: ClassVar[tuple[type, ...]] = ()
     # A raw projection is handed every stored notification undecoded (the hash chain),
-    # instead of the decoded events of its topics.
+    # instead of the decoded events of its topics; only the event store's cipher, if on,
+    # is taken off the states.
     raw: ClassVar[bool] = False
     # Ledger tables: rows are only appended, each keyed by the `position` of the event that
     # wrote it, and `apply` never reads them back. Read-model checkpoints keep one shared

@@ -93,10 +93,11 @@ def _hand_out(
     wanted = frozenset().union(*(p.topics for p in projections.values() if not p.raw))
     decode = runner.app.mapper.to_domain_event
     decoded = [(n, decode(n)) for n in notifications if n.topic in wanted]
+    raw = runner.raw_events(notifications) if any(p.raw for p in projections.values()) else []
     handed: dict[str, list[PositionedEvent]] = {}
     for name, projection in projections.items():
         if projection.raw:
-            handed[name] = [(n.id, n) for n in notifications]
+            handed[name] = raw
         else:
             topics = projection.topics
             handed[name] = [(n.id, event) for n, event in decoded if n.topic in topics]

@@ -18,6 +18,7 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
+from domain.cipher import opened, state_opener
 from projections.base import PositionedEvent, Projection
 from projections.store import Cursor, ViewStore
 
@@ -184,10 +185,15 @@ class ProjectionRunner:
         self, projection: Projection, notifications: Sequence[Notification]
     ) -> list[PositionedEvent]:
         if projection.raw:
-            return [(n.id, n) for n in notifications]
+            return self.raw_events(notifications)
         decode = self.app.mapper.to_domain_event
         topics = projection.topics
         return [(n.id, decode(n)) for n in notifications if n.topic in topics]
+
+    def raw_events(self, notifications: Sequence[Notification]) -> list[PositionedEvent]:
+        """The notifications as stored, with the event store's cipher taken off (a state
+        that does not decrypt raises: a raw projection never sees ciphertext)."""
+        return [(n.id, n) for n in opened(notifications, state_opener(self.app))]
 
     def _apply_page(self, projection: Projection, name: str, position: int, page: Page) -> bool:
         with self.store.transaction() as cur:

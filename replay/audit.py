@@ -44,7 +44,7 @@ def chain_status(app: Application[Any], store: ViewStore) -> ChainStatus:
 def verify_log(
     app: Application[Any], store: ViewStore, on_page: Progress | None = None
 ) -> Verification:
-    return verify(_recorder(app), store, on_page=on_page)
+    return verify(app, store, on_page=on_page)
 
 
 def sign_checkpoint(
@@ -88,7 +88,7 @@ def verify_checkpoint(
         )
     anchor = Anchor(checkpoint.position, checkpoint.hash)
     until = None if whole_log else checkpoint.position
-    return verify(_recorder(app), store, until=until, anchor=anchor, on_page=on_page)
+    return verify(app, store, until=until, anchor=anchor, on_page=on_page)
 
 
 def recorded_at(app: Application[Any], position: int) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import ApplicationRecorder
 
+from domain.cipher import Opener, StateUnreadable, opened, state_opener
 from replay.bundle_verify import Bundle, Finding, parse_link
 from replay.chain import Linker, log_pages
 
@@ -30,7 +31,7 @@ def check_against_log(
     how many events were compared. Call it on a bundle that verified."""
     recorder = app.recorder
     assert isinstance(recorder, ApplicationRecorder)
-    live = _live_links(recorder, last_position, prefetch, on_page)
+    live = _live_links(recorder, state_opener(app), last_position, prefetch, on_page)
     bundle = Bundle(path)
     compared = 0
     try:
@@ -56,13 +57,19 @@ def _compare(expected: tuple[int, bytes], found: tuple[int, bytes] | None) -> No
 
 def _live_links(
     recorder: ApplicationRecorder,
+    opener: Opener | None,
     stop: int,
     prefetch: bool,
     on_page: Callable[[int], None] | None,
 ) -> Iterator[tuple[int, bytes]]:
     linker = Linker()
     for page in log_pages(recorder, stop=stop, prefetch=prefetch):
-        for position, chained, _ in linker.links(page):
+        try:
+            plain = opened(page, opener)
+        except StateUnreadable as unreadable:
+            detail = "the live log's state does not decrypt under the configured keys"
+            raise Finding("changed", detail, unreadable.position) from None
+        for position, chained, _ in linker.links(plain):
             yield position, chained
         if on_page:
             on_page(page[-1].id)

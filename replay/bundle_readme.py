@@ -56,7 +56,7 @@ missing event.
 | `originator_id` | the aggregate's id as text (a UUID: 36 lower-case characters with hyphens) |
 | `originator_version` | the event's version within its aggregate (integer ≥ 1) |
 | `recorded_at` | when the event was recorded (ISO 8601 with offset); copied from the state |
-| `state_base64` | the stored state, base64 with padding: **the bytes the chain hashes** |
+| `state_base64` | the state as stored (decrypted), base64: **the bytes the chain hashes** |
 | `data` | the same stored state inlined as JSON, for reading (only when it is JSON) |
 
 `data` and `recorded_at` are conveniences: the chain covers `state_base64` only, so a
@@ -66,12 +66,13 @@ event store's typed objects, `{{"_type_": "uuid_hex" | "decimal_str" | "datetime
 "date_iso" | …, "_data_": "<text>"}}`. Each event's `meta` holds who did it (`actor`,
 `role`), the `command` and the `correlation_id`.
 
-States not stored as JSON in this bundle: {not_json}. OrderLedger stores states as plain
-JSON (no compression, no encryption); were the event store's compressor or cipher turned on,
-the stored bytes would be compressed or encrypted, the chain would hash those bytes exactly
-as stored, `state_base64` would carry them, `data` would be absent, and the chain would
-verify just the same (reading the events would then need the key, and `recorded_at` could
-be held to the state only for the last event, through the checkpoint).
+States not stored as JSON in this bundle: {not_json}. OrderLedger stores states as JSON,
+uncompressed; with its encryption at rest on, the chain hashes each state decrypted, and this
+bundle carries them decrypted (so it verifies and reads without the key: keep it as you keep
+the data it holds). Were the event store's compressor turned on, the stored bytes would be
+compressed, the chain would hash those bytes exactly as stored, `state_base64` would carry
+them, `data` would be absent, and the chain would verify just the same (`recorded_at` could
+then be held to the state only for the last event, through the checkpoint).
 
 ## The hash chain
 

@@ -3,7 +3,10 @@
 The chain is computed from the events *as stored*, never decoded, so it is fast and a change
 in how events are decoded cannot change it: the follower from the recorder's notifications,
 the verifier from the stored rows themselves (`replay.stored_rows`), both through
-`Linker.link_rows`. Integers are unsigned big-endian; text is UTF-8 with a length prefix:
+`Linker.link_rows`. With the event store's cipher on, `state` is the stored state with the
+cipher taken off (`domain.cipher`): re-encrypting states under a new key changes no link,
+and a state changed without the key no longer opens, which the verifier reports. Integers
+are unsigned big-endian; text is UTF-8 with a length prefix:
 
     digest(e) = SHA-256( u32 len(topic) ‖ topic ‖ u32 len(id) ‖ id ‖ u64 version
                          ‖ u64 len(state) ‖ state )
@@ -12,8 +15,9 @@ the verifier from the stored rows themselves (`replay.stored_rows`), both throug
 
 `id` is the originator id in its text form (a UUID as 36 lower-case characters with
 hyphens, as `str(UUID)` gives it and PostgreSQL prints a `uuid`); `state` is the stored
-bytes, which hold the recorded time and every field. The chain runs over the positions
-that exist: PostgreSQL leaves gaps (rolled-back inserts), and a gap is not a missing event.
+bytes (opened, when a cipher is on), which hold the recorded time and every field. The
+chain runs over the positions that exist: PostgreSQL leaves gaps (rolled-back inserts), and
+a gap is not a missing event.
 """
 
 from __future__ import annotations

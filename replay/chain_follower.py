@@ -2,8 +2,9 @@
 
 It runs in the projection runner like every read model (the API's background runner,
 `orderledger projections run`, catch-up), in raw mode: pages of stored notifications,
-never decoded. Each page's links and the follower's tracking position are written in one
-transaction, so a crash can neither skip nor double a link.
+never decoded (only the event store's cipher, if on, is taken off). Each page's links and
+the follower's tracking position are written in one transaction, so a crash can neither
+skip nor double a link.
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def export_bundle(
             try:
                 written = _write(source, folder, moment, key, on_page)
             except Departed:
-                raise _refusal(recorder, store, moment.position) from None
+                raise _refusal(app, store, moment.position) from None
         _move_into_place(folder, work, out, fmt)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -110,9 +110,9 @@ def _linked_that_far(cur: Cursor, position: int) -> None:
         )
 
 
-def _refusal(recorder: ApplicationRecorder, store: ViewStore, position: int) -> ExportRefused:
+def _refusal(app: Application[Any], store: ViewStore, position: int) -> ExportRefused:
     """The log departed from the recorded chain: `replay.verify` names the first finding."""
-    finding = verify(recorder, store, until=position).finding
+    finding = verify(app, store, until=position).finding
     if finding is None:
         return ExportRefused("the log changed while it was exported; nothing was written")
     return ExportRefused(f"not exported: {finding.line()}", rule="chain-finding")

@@ -21,6 +21,7 @@ import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import ApplicationRecorder, Notification
 
+from domain.cipher import StateUnreadable, opened, state_opener
 from projections.store import Cursor
 from replay import chain_follower
 from replay.chain import Link, Linker, log_pages
@@ -74,13 +75,17 @@ def write_log(
     """Write the log up to `position`; the SHA-256 of both files, or `Departed`."""
     events, chain = HashingFile(folder / "events.jsonl"), HashingFile(folder / "chain.jsonl")
     lines = _EventLines(source.app, written)
-    linker = Linker()
+    linker, opener = Linker(), state_opener(source.app)
     try:
         for page in log_pages(source.recorder, stop=position, prefetch=source.prefetch):
             ids: list[str] = []
-            links = linker.links(page, ids)
+            try:
+                plain = opened(page, opener)  # the chain links the states opened
+            except StateUnreadable:
+                raise Departed from None
+            links = linker.links(plain, ids)
             _check_page(source.chain, written.last_position, links)
-            events.write(b"".join(map(lines.line, page, ids)))
+            events.write(b"".join(map(lines.line, plain, ids, page)))
             chain.write(b"".join([_link_line(p, chained) for p, chained, _ in links]))
             written.events += len(page)
             written.first_position = written.first_position or page[0].id
@@ -108,21 +113,22 @@ def _link_line(position: int, chained: bytes) -> bytes:
 
 
 class _EventLines:
-    """One line per stored event: the state as base64 (what the chain hashes) and, when the
-    stored state is JSON, the same bytes inlined as `data` (no re-encoding: byte for byte).
-    Topics recur all through the log, so each is encoded once."""
+    """One line per stored event: the state as base64 (what the chain hashes: as stored,
+    with the event store's cipher taken off) and, when that state is JSON, the same bytes
+    inlined as `data` (no re-encoding: byte for byte). Topics recur all through the log, so
+    each is encoded once."""
 
     def __init__(self, app: Application[Any], written: Written) -> None:
         self.app, self.written = app, written
         self.topics: dict[str, bytes] = {}
         self.recorded_at = b'""'  # the last line's, as JSON
 
-    def line(self, n: Notification, originator_id: str) -> bytes:
+    def line(self, n: Notification, originator_id: str, stored: Notification) -> bytes:
         state = n.state
         stamp = _json_timestamp(state)
         if stamp is None:
             self.written.not_json += 1
-            event: Any = self.app.mapper.to_domain_event(n)  # a cipher or compressor is on
+            event: Any = self.app.mapper.to_domain_event(stored)  # a compressor is on
             recorded_at = orjson.dumps(event.timestamp.isoformat())
         else:
             recorded_at = stamp

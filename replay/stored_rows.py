@@ -6,6 +6,8 @@ reads them with the recorder's own connections and a plain SELECT:
 
     (position, topic, originator id as text, version, state bytes)
 
+With the event store's cipher on, the chain links each state opened (`opened_rows`).
+
 The id comes as the same text `str(UUID)` gives for every row the library wrote: PostgreSQL
 stores a `uuid` and prints it in that form; SQLite stores the 32 hex digits (`UUID.hex`)
 and the hyphens are put back here. Whatever else a SQLite row holds is hashed as stored, so
@@ -22,6 +24,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
+
+from domain.cipher import Opener
 
 # position, topic, originator id (text), originator version, state
 Row = tuple[int, str, str, int, bytes]
@@ -53,6 +57,20 @@ def row_pages(
         while page := pending.result():
             pending = reader.submit(select, page[-1][0], stop, page_size)
             yield page
+
+
+def opened_rows(rows: list[Row], opener: Opener, unreadable: list[int]) -> list[Row]:
+    """The rows with the event store's cipher taken off their states. A state that does not
+    open stays as stored, and its position goes into `unreadable`: its digest then cannot
+    be the one linked from the opened state, so a verification finds it."""
+    result: list[Row] = []
+    for position, topic, originator_id, version, state in rows:
+        try:
+            state = opener(state)
+        except ValueError:
+            unreadable.append(position)
+        result.append((position, topic, originator_id, version, state))
+    return result
 
 
 def _selector(recorder: ApplicationRecorder) -> Select:

@@ -17,14 +17,17 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
+from eventsourcing.application import Application
 from eventsourcing.persistence import ApplicationRecorder
 
+from domain.cipher import Opener, state_opener
 from projections.store import Cursor, ViewStore
 from replay import chain_follower
 from replay.chain import GENESIS, Link, Linker, Links
 from replay.chain_follower import Columns
-from replay.stored_rows import PAGE_SIZE, Row, row_pages
+from replay.stored_rows import PAGE_SIZE, Row, opened_rows, row_pages
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ class _Stop(Exception):
 
 
 def verify(
-    recorder: ApplicationRecorder,
+    app: Application[Any],
     store: ViewStore,
     *,
     until: int | None = None,
@@ -78,6 +81,9 @@ def verify(
 
     With an `anchor` the log is recomputed at least up to its position, which must exist
     and give its hash, whether or not the follower has linked that far."""
+    recorder = app.recorder
+    if not isinstance(recorder, ApplicationRecorder):
+        raise TypeError("the application records no log")
     prefetch = store.dialect == "postgres"  # read while the page is hashed: the wait is there
     with store.read() as cur:
         head = chain_follower.head(cur).position
@@ -85,7 +91,7 @@ def verify(
         stop = max(bound, anchor.position if anchor else 0)
         if until is not None:
             stop = min(stop, until)
-        walk = _Walk(cur, bound, anchor)
+        walk = _Walk(cur, bound, anchor, state_opener(app))
         try:
             with _RecordedLinks(store, threaded=prefetch) as recorded:
                 pages = row_pages(recorder, stop=stop, page_size=page_size, prefetch=prefetch)
@@ -135,13 +141,19 @@ class _Walk:
     positions and the hashes compared as lists of ints and of bytes); only a page that
     differs is walked position by position to name the first finding."""
 
-    def __init__(self, cur: Cursor, bound: int, anchor: Anchor | None) -> None:
-        self.cur, self.bound, self.anchor = cur, bound, anchor
+    def __init__(
+        self, cur: Cursor, bound: int, anchor: Anchor | None, opener: Opener | None
+    ) -> None:
+        self.cur, self.bound, self.anchor, self.opener = cur, bound, anchor, opener
+        self.unreadable: list[int] = []  # the page's states that the cipher did not open
         self.linker = Linker()
         self.previous, self.position, self.verified = GENESIS, 0, 0
         self.anchored = anchor is None
 
     def page(self, rows: list[Row], asked: Future[Columns]) -> None:
+        if self.opener is not None:
+            self.unreadable = []
+            rows = opened_rows(rows, self.opener, self.unreadable)
         links = self.linker.link_rows(rows)
         positions, hashes = links.positions, links.hashes
         if positions[-1] > self.bound:  # only past the recorded head to reach an anchor
@@ -196,6 +208,9 @@ class _Walk:
             raise _Stop(_anchor_missing(self.anchor))
 
     def _differs(self, position: int, digest: bytes) -> Finding:
+        if position in self.unreadable:
+            detail = "the stored state does not decrypt under the configured keys (changed,"
+            return Finding("changed", position, detail + " or encrypted under another key)")
         if chain_follower.digest_at(self.cur, position) == digest:
             detail = "the stored event is unchanged, but its recorded link was edited"
             return Finding("chain-altered", position, detail)

@@ -3,10 +3,12 @@
 PostgreSQL tests skip with a message when no server is reachable, unless
 ORDERLEDGER_REQUIRE_POSTGRES=1 (as in CI), which turns that into a failure.
 Each PostgreSQL test gets its own pair of schemas, dropped afterwards.
+With ORDERLEDGER_TEST_CIPHER=1 every store made here encrypts its events (one key per run).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,15 +20,18 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from pydantic import SecretStr
 
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
+from domain.cipher import new_key
 from domain.values import Meta
 
 POSTGRES_URL = os.environ.get(
     "ORDERLEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("ORDERLEDGER_REQUIRE_POSTGRES") == "1"
+TEST_CIPHER = os.environ.get("ORDERLEDGER_TEST_CIPHER") == "1"
 
 hypothesis_settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -64,7 +69,15 @@ def drop_schemas(settings: Settings) -> None:
             connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+@cache
+def run_cipher_key() -> str:
+    """This run's key for ORDERLEDGER_TEST_CIPHER=1."""
+    return new_key()
+
+
 def make_settings(kind: str, tmp_path: Path, **overrides: object) -> Settings:
+    if TEST_CIPHER:
+        overrides.setdefault("cipher_key", run_cipher_key())
     if kind == "postgres":
         require_postgres()
         tag = uuid.uuid4().hex[:10]
@@ -111,3 +124,24 @@ def command_meta(command: str = "test", actor: str = "tester", at: datetime | No
 @pytest.fixture
 def meta() -> Callable[..., Meta]:
     return command_meta
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The ORDERLEDGER_* variables that give a CLI these settings' stores (and key)."""
+    env = {
+        "ORDERLEDGER_DATABASE_URL": settings.database_url,
+        "ORDERLEDGER_EVENTS_SCHEMA": settings.events_schema,
+        "ORDERLEDGER_VIEWS_SCHEMA": settings.views_schema,
+    }
+    if settings.cipher_key is not None:
+        env["ORDERLEDGER_CIPHER_KEY"] = settings.cipher_key.get_secret_value()
+    return env
+
+
+def settings_json(settings: Settings) -> str:
+    """The settings for a child process, keys included (`model_dump_json` masks secrets)."""
+    data = settings.model_dump(mode="json")
+    for name, value in settings:
+        if isinstance(value, SecretStr):
+            data[name] = value.get_secret_value()
+    return json.dumps(data)

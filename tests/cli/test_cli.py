@@ -11,14 +11,11 @@ from typer.testing import CliRunner
 
 from api.cli import cli
 from api.settings import Settings
+from tests.conftest import settings_env
 
 
 def env_for(settings: Settings) -> dict[str, str]:
-    return {
-        "ORDERLEDGER_DATABASE_URL": settings.database_url,
-        "ORDERLEDGER_EVENTS_SCHEMA": settings.events_schema,
-        "ORDERLEDGER_VIEWS_SCHEMA": settings.views_schema,
-    }
+    return settings_env(settings)
 
 
 def invoke(settings: Settings, *args: str) -> tuple[int, str]:

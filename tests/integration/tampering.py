@@ -9,8 +9,10 @@ import sqlite3
 from typing import Any
 
 import psycopg
+from eventsourcing.utils import Environment
 
 from api.settings import Settings
+from domain.cipher import LedgerCipher
 
 POSTGRES_EVENTS_TABLE = "ledger_events"  # the recorder's table name (checked in the tests)
 
@@ -35,6 +37,20 @@ def change_state(settings: Settings, position: int) -> None:
     """Flip one byte of the stored state at `position`."""
     [(state,)] = tamper(settings, "SELECT state FROM {events} WHERE {id} = ?", (position,))
     changed = bytes(state[:-2]) + bytes([state[-2] ^ 1]) + bytes(state[-1:])
+    tamper(settings, "UPDATE {events} SET state = ? WHERE {id} = ?", (changed, position))
+
+
+def change_content(settings: Settings, position: int) -> None:
+    """Flip one byte of what the event at `position` says, as someone who also holds the
+    event store's key would: re-encrypted when the cipher is on, so the state still opens."""
+    keys = settings.cipher_keys()
+    if not keys:
+        change_state(settings, position)
+        return
+    cipher = LedgerCipher(Environment("", {"CIPHER_KEY": keys[0]}))
+    [(state,)] = tamper(settings, "SELECT state FROM {events} WHERE {id} = ?", (position,))
+    plain = cipher.decrypt(bytes(state))
+    changed = cipher.encrypt(plain[:-2] + bytes([plain[-2] ^ 1]) + plain[-1:])
     tamper(settings, "UPDATE {events} SET state = ? WHERE {id} = ?", (changed, position))
 
 

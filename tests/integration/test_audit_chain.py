@@ -9,6 +9,7 @@ import pytest
 
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
+from domain.cipher import opened, state_opener
 from domain.ledger import Ledger
 from replay import audit, chain_follower, checkpoints
 from replay.chain import GENESIS, chain_links
@@ -82,7 +83,8 @@ def test_the_follower_links_every_position_once_across_restarts(settings: Settin
         assert [p for p, _ in chain_rows(second)] == log_positions(second.ledger)
         assert verify(second).ok
         # Linked in one pass from scratch, the hashes are the same.
-        notes = second.ledger.recorder.select_notifications(start=1, limit=100)
+        stored = second.ledger.recorder.select_notifications(start=1, limit=100)
+        notes = opened(stored, state_opener(second.ledger))  # as the follower is handed them
         assert [(p, h) for p, h, _ in chain_links(notes, GENESIS)] == chain_rows(second)
     finally:
         second.close()
@@ -211,7 +213,7 @@ def test_a_tampered_event_below_the_checkpoint_fails_it(linked: Runtime, keys: t
 def test_a_rewritten_log_and_chain_still_fail_the_checkpoint(linked: Runtime, keys: tuple) -> None:
     private, public = keys
     signed = audit.sign_checkpoint(linked.ledger, linked.store, private)
-    tampering.change_state(linked.settings, 6)
+    tampering.change_content(linked.settings, 6)  # with the key, if the events are encrypted
     linked.runner.rebuild(CHAIN)  # whoever rewrote the log also re-linked it
     assert verify(linked).ok
     finding = audit.verify_checkpoint(linked.ledger, linked.store, signed, public).finding

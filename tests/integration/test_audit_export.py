@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from api.runtime import Runtime
+from domain.cipher import opened, state_opener
 from domain.exceptions import InvalidInput, Unavailable
 from domain.ledger import Ledger
 from replay import bundle_verify, checkpoints
@@ -79,7 +80,11 @@ def test_a_real_history_exports_and_verifies_in_process_and_standalone(
 def test_every_event_line_carries_its_stored_bytes_and_readable_data(
     signed: Path, runtime: Runtime
 ) -> None:
-    stored = runtime.ledger.recorder.select_notifications(start=1, limit=10_000)
+    # The stored bytes with the event store's cipher, if on, taken off (as the chain links them).
+    stored = opened(
+        runtime.ledger.recorder.select_notifications(start=1, limit=10_000),
+        state_opener(runtime.ledger),
+    )
     lines = [json.loads(line) for line in (signed / "events.jsonl").read_bytes().splitlines()]
     assert [line["position"] for line in lines] == [n.id for n in stored]
     for line, n in zip(lines, stored, strict=True):

@@ -14,7 +14,7 @@ import pytest
 from api.runtime import Runtime, open_runtime
 from domain.application import IdempotencyClaim, Outcome
 from domain.stock_items import StockItem
-from tests.conftest import command_meta, drop_schemas, make_settings
+from tests.conftest import command_meta, drop_schemas, make_settings, settings_json
 from tests.integration.helpers import (
     catch_up_all,
     inventory_row,
@@ -58,7 +58,7 @@ def test_racing_threads_and_processes_reserve_exactly_what_is_available(
     processes = [
         context.Process(
             target=reserving_process,
-            args=(pg_runtime.settings.model_dump_json(), f"proc{n}", PER_PROCESS, go, results),
+            args=(settings_json(pg_runtime.settings), f"proc{n}", PER_PROCESS, go, results),
         )
         for n in range(PROCESSES)
     ]

@@ -18,6 +18,7 @@ from projections.inventory import InventoryProjection
 from projections.runner import ProjectionRunner
 from projections.store import Cursor
 from tests.conftest import command_meta as meta
+from tests.conftest import settings_json
 from tests.integration.helpers import (
     assert_exactly_once,
     busy_day,
@@ -176,7 +177,7 @@ def test_a_runner_process_killed_mid_stream_resumes_to_the_same_rows_as_a_rebuil
     many_movements(ledger, rounds=10)
     head = ledger.head()
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, runtime.settings.model_dump_json()],
+        [sys.executable, "-c", CHILD, settings_json(runtime.settings)],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,

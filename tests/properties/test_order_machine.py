@@ -53,7 +53,6 @@ from hypothesis.stateful import (
 )
 
 from api.runtime import open_runtime
-from api.settings import Settings
 from domain.commands_sales import requisition_for_order_id
 from domain.exceptions import DomainError
 from domain.ledger import Ledger
@@ -62,6 +61,7 @@ from domain.requisitions import OPEN, PurchaseRequisition
 from domain.sales_orders import SHIPPABLE, SalesOrder
 from domain.stock_items import StockItem
 from tests.conftest import command_meta as meta
+from tests.conftest import make_settings
 
 D = Decimal
 ZERO = D(0)
@@ -147,9 +147,7 @@ class OrderLifecycleMachine(RuleBasedStateMachine):
         self.directory = Path(tempfile.mkdtemp(prefix="order-machine-"))
         # Small pages: catching up splits an order's events over several pages (its row is
         # written and read back in between), unlike the rebuild it is compared with.
-        self.settings = Settings(
-            database_url=f"sqlite:///{self.directory / 'ledger.db'}", projection_page_size=16
-        )
+        self.settings = make_settings("sqlite", self.directory, projection_page_size=16)
         self.runtime = open_runtime(self.settings, start_projections=False)
         self.ledger: Ledger = self.runtime.ledger
         self.ledger.register_warehouse(meta(), code_=WH, name=WH)

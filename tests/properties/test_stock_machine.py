@@ -32,12 +32,12 @@ from hypothesis.stateful import (
 )
 
 from api.runtime import open_runtime
-from api.settings import Settings
 from domain.exceptions import DomainError
 from domain.ledger import Ledger
 from domain.purchase_orders import PurchaseOrder
 from domain.stock_items import StockItem
 from tests.conftest import command_meta as meta
+from tests.conftest import make_settings
 
 D = Decimal
 ZERO = D(0)
@@ -112,7 +112,7 @@ class StockLedgerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.directory = Path(tempfile.mkdtemp(prefix="stock-machine-"))
-        self.settings = Settings(database_url=f"sqlite:///{self.directory / 'ledger.db'}")
+        self.settings = make_settings("sqlite", self.directory)
         self.runtime = open_runtime(self.settings, start_projections=False)
         self.ledger: Ledger = self.runtime.ledger
         for code in WAREHOUSES:
