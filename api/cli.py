@@ -60,8 +60,10 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as error:
         first = error.errors()[0]
-        name = "ORDERLEDGER_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
-        fail(f"invalid {name}: {first['msg'].removeprefix('Value error, ')}")
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if not first["loc"]:  # a check across settings names its variables itself
+            fail(message)
+        fail(f"invalid ORDERLEDGER_{str(first['loc'][0]).upper()}: {message}")
 
 
 @contextmanager
