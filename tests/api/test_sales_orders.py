@@ -3,6 +3,7 @@ cancel; If-Match and bad input answered as problem+json with nothing stored."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -134,6 +135,14 @@ def test_an_order_reads_back_with_its_lines_amounts_and_etag(selling: Api) -> No
     order = response.json()
     assert (order["status"], order["customer"], order["warehouse"]) == ("created", "C-1", "WH-1")
     assert (order["currency"], order["total"], order["region"]) == ("EUR", "10.14", "north")
+    # Margin at today's standard cost (this caller may see costs): amount − quantity × cost.
+    costs = {line["sku"]: Decimal(line.pop("standard_cost")) for line in order["lines"]}
+    margins = [Decimal(line.pop("margin")) for line in order["lines"]]
+    assert margins == [
+        Decimal(line["amount"]) - Decimal(line["quantity"]) * costs[line["sku"]]
+        for line in order["lines"]
+    ]
+    assert Decimal(order["margin"]) == sum(margins)
     assert order["lines"] == [
         {"line_no": 1, "sku": "SKU-1", "quantity": "4", "unit_price": "2.5", "discount": "0",
          "amount": "10", "reserved": "0", "short": "0", "shipped": "0"},
