@@ -20,7 +20,7 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # Last-Event-ID, credentials) and what a client script needs to see of its answers.
 REQUEST_HEADERS = [
     "Authorization", "Content-Type", "Idempotency-Key", "If-Match", "Last-Event-ID",
-    "X-Actor", "X-API-Key", "X-Correlation-Id", "X-Role",
+    "X-Correlation-Id", "X-CSRF-Token",
 ]  # fmt: skip
 RESPONSE_HEADERS = ["ETag", "Idempotent-Replayed", "Location", "Retry-After", "X-Log-Position"]
 
