@@ -171,7 +171,7 @@ def _demo_users(opened: Runtime, path: Path) -> None:
     admin_key = ""
     for role in ROLES:
         name = f"demo.{role}"
-        customer = "C-GARDA" if role == "customer" else None
+        customer = "C-ALPINE" if role == "customer" else None  # a customer with orders
         opened.access.create_user(meta, name=name, role=role, customer=customer)
         _, key = opened.access.issue_key(meta, name=name, label="demo")
         lines.append(f"{name}\t{role}\t{key}")
