@@ -19,12 +19,14 @@ from api.routes import (
     audit,
     audit_export,
     audit_trail,
+    complaints,
     credit,
     credit_notes,
     customers,
     health,
     inventory,
     invoices,
+    kpis,
     matching,
     notifications,
     order_stream,
@@ -92,10 +94,10 @@ def _resource_routes() -> tuple[BaseRoute, ...]:
     combined = APIRouter()
     # matching before payments: /payments/unapplied must win over /payments/{bank_ref}.
     for module in (
-        products, warehouses, customers, purchase_orders, sales_orders, order_stream,
+        products, warehouses, customers, purchase_orders, sales_orders, complaints, order_stream,
         production, workflows, sla, receivables, invoices, matching, payments, statements,
         stock, reservations, inventory, notifications, health, credit_notes, write_offs,
-        ar, credit, audit, audit_export, replay, audit_trail, read_model_checkpoints, users,
+        ar, credit, kpis, audit, audit_export, replay, audit_trail, read_model_checkpoints, users,
     ):  # fmt: skip
         combined.include_router(module.router)
     return tuple(combined.routes)

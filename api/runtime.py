@@ -21,6 +21,7 @@ from projections.credit import ProjectionCreditCheck
 from projections.credit_exposure import CreditExposureProjection
 from projections.deliveries import create_delivery_tables
 from projections.inventory import InventoryProjection
+from projections.kpis import KpisProjection
 from projections.orders import OrdersProjection
 from projections.outbox import OutboxProjection, Routing, Webhook
 from projections.production import ProductionProjection
@@ -82,6 +83,7 @@ def read_models(ledger: Ledger | None, routing: Routing | None = None) -> list[P
         SafetyStockFollower(ledger),
         OutboxProjection(routing),
         CreditExposureProjection(),
+        KpisProjection(),
         AccessProjection(),
         ChainProjection(),
     ]

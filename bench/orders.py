@@ -26,6 +26,7 @@ from bench.stores import StoreFactory
 from bench.timing import Measured, Profiler
 from domain.customers import Customer
 from domain.ledger import Ledger
+from projections.kpis import KpisProjection
 from projections.orders import OrdersProjection
 
 CUSTOMER_BATCH = 200
@@ -42,6 +43,7 @@ class TimelineRates:
     order_events: int  # events the orders projection folds: one timeline row each
     read_log: Measured  # select + decode the whole log: the ceiling
     catch_up: Measured  # OrdersProjection alone, from 0, per log event
+    kpis: Measured  # KpisProjection alone, from 0, per log event
 
 
 def customer_codes(count: int) -> list[str]:
@@ -217,6 +219,15 @@ def measure_timeline(
             finally:
                 store.close()
 
+        def kpis() -> Measured:
+            store = factory.view_store(settings, "kpis")
+            try:
+                return catch_up_into(
+                    ledger, store, [KpisProjection()], page, head, profiler, "kpis"
+                )
+            finally:
+                store.close()
+
         read_log()  # warm-up: the log is now in the page cache
         read = median_of(repeats, read_log)
         caught_up = median_of(repeats, catch_up)
@@ -227,6 +238,7 @@ def measure_timeline(
             order_events=timeline_rows[0],
             read_log=read,
             catch_up=caught_up,
+            kpis=median_of(repeats, kpis),
         )
     finally:
         runtime.close()

@@ -184,6 +184,12 @@ def figures(plan: Plan, events: int, first: StoreResults | None = None) -> list[
             lambda r: r.timeline.catch_up,
             read_order_log,
         ),
+        Figure(
+            f"KPI facts catch-up from 0, the order log{timeline}",
+            "log events/s",
+            lambda r: r.timeline.kpis,
+            read_order_log,
+        ),
     ]
 
 

@@ -161,10 +161,13 @@ class SalesCommands(LedgerBase):
         requested_delivery: date | None = None,
         promised_date: date | None = None,
         workflow: str = DEFAULT_WORKFLOW,
+        effective_at: datetime | None = None,
         idempotency: IdempotencyClaim | None = None,
     ) -> Outcome:
         """Take an order under the newest version of its workflow; a channel's external
-        reference taken twice returns the first order."""
+        reference taken twice returns the first order. `effective_at` is when the customer
+        placed it (default: now), which the KPIs count cycle times and order value from."""
+        taken_at = meta.effective(effective_at)
         order_number = code(number, "number") if number else new_ref("SO")
         money_code = currency(currency_code)
         clean_lines = _lines(lines, money_code)
@@ -192,7 +195,7 @@ class SalesCommands(LedgerBase):
                 text(salesperson, "salesperson", max_length=64),
                 text(region if region is not None else account.region, "region", max_length=64),
                 channel_code, reference, flow.name, flow.version, flow.initial, start["role"],
-                flow.sla_due(flow.initial, meta.at),
+                flow.sla_due(flow.initial, meta.at), taken_at,
             )  # fmt: skip
             claimed = (
                 [ExternalReference(channel_code, reference, order_number)] if reference else []
@@ -372,6 +375,30 @@ class SalesCommands(LedgerBase):
             return Decision([order], result)
 
         return self.execute(meta, decide)
+
+    def record_complaint(
+        self,
+        meta: Meta,
+        *,
+        number: str,
+        category: str,
+        reason: str,
+        effective_at: datetime | None = None,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Outcome:
+        """A customer's complaint against an order, in one of the COMPLAINT_CATEGORIES."""
+        kind = complaint_category(category)
+        why = text(reason, "reason", max_length=2000)
+        when = meta.effective(effective_at)
+
+        def decide() -> Decision:
+            order = self.sales_order(number)
+            complaint_id = order.record_complaint(kind, why, when)
+            result = {"number": order.number, "complaint_id": complaint_id,
+                      "complaints": len(order.complaints), "version": order.version}  # fmt: skip
+            return Decision([order], result)
+
+        return self.execute(meta, decide, idempotency)
 
     def cancel_sales_order(
         self,
@@ -860,3 +887,14 @@ def _days(value: Any) -> int:
             f"payment_terms_days must be a whole number from 0 to 365, got {value!r}"
         )
     return value
+
+
+COMPLAINT_CATEGORIES = ("quality", "late", "damaged", "wrong_items", "quantity", "billing", "other")
+
+
+def complaint_category(value: object) -> str:
+    if value not in COMPLAINT_CATEGORIES:
+        raise InvalidInput(
+            f"category must be one of {', '.join(COMPLAINT_CATEGORIES)}, got {value!r}"
+        )
+    return str(value)

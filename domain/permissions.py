@@ -39,6 +39,7 @@ PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
         "finance:write": "invoice, record and allocate payments, import statements, "
         "credit notes, write-off requests, matching rules",
         "finance:approve": "credit holds, releases and limits; write-off decisions",
+        "kpis:read": "KPI figures by period and dimension, and the orders behind each",
         "notifications:read": "the notification outbox",
         "notifications:write": "retry a failed notification",
         "audit:read": "hash chain, verification, replay as of, trail, explain, diff",
@@ -66,7 +67,7 @@ _PRODUCTION = frozenset({
 _FINANCE = frozenset({
     "catalog:read", "customers:read", "orders:read", "orders:approve", "orders:transition",
     "stock:read", "purchasing:read", "process:read", "finance:read", "finance:write",
-    "finance:approve", "notifications:read", "fields:cost", "fields:internal",
+    "finance:approve", "notifications:read", "fields:cost", "fields:internal", "kpis:read",
 })  # fmt: skip
 _INTEGRATION = frozenset({
     "catalog:read", "catalog:write", "customers:read", "customers:write", "orders:read",
@@ -77,7 +78,7 @@ _INTEGRATION = frozenset({
 GRANTS: MappingProxyType[str, frozenset[str]] = MappingProxyType(
     {
         "sales": _SALES,
-        "sales_director": _SALES | {"orders:approve"},
+        "sales_director": _SALES | {"orders:approve", "kpis:read"},
         "warehouse": _WAREHOUSE,
         "production": _PRODUCTION,
         "finance": _FINANCE,

@@ -64,8 +64,10 @@ class SalesOrder(Aggregate):
         stage: str,
         stage_role: str,
         sla_due_at: datetime | None,
+        taken_at: datetime | None = None,  # business time; older events lack it
     ) -> None:
         self.number = number
+        self.taken_at = taken_at
         self.customer = customer
         self.warehouse = warehouse
         self.lines = [dict(line) for line in lines]
@@ -99,6 +101,7 @@ class SalesOrder(Aggregate):
         self.credit_release: dict[str, Any] | None = None  # shipments pass credit review
         # Staff's own remarks on the order (fields:internal): never shown to the customer.
         self.internal_notes: list[dict[str, Any]] = []
+        self.complaints: list[dict[str, Any]] = []
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SalesOrder:
         # Copied out of the aggregate cache on every command: copy only what is mutable.
@@ -116,6 +119,7 @@ class SalesOrder(Aggregate):
         copied.requisitions = dict(self.requisitions)
         copied.closed_requisitions = set(self.closed_requisitions)
         copied.internal_notes = list(self.internal_notes)
+        copied.complaints = list(self.complaints)
         copied._pending_events = list(self._pending_events)
         return copied
 
@@ -410,6 +414,25 @@ class SalesOrder(Aggregate):
     @event("InternalNoteAdded")
     def _internal_note_added(self, note: str, author: str, at: datetime) -> None:
         self.internal_notes.append({"note": note, "by": author, "at": at})
+
+    def record_complaint(self, category: str, reason: str, effective_at: datetime) -> str:
+        """A customer's complaint about this order; returns its id (`<number>-C<n>`)."""
+        if self.status == CREATED and not self.submitted:
+            raise RuleViolation(
+                f"sales order {self.number} has not been submitted: nothing to complain about",
+                rule="complaint-before-submission",
+            )
+        complaint_id = f"{self.number}-C{len(self.complaints) + 1}"
+        self._complaint_recorded(complaint_id, category, reason, effective_at)
+        return complaint_id
+
+    @event("ComplaintRecorded")
+    def _complaint_recorded(
+        self, complaint_id: str, category: str, reason: str, effective_at: datetime
+    ) -> None:
+        self.complaints.append(
+            {"id": complaint_id, "category": category, "reason": reason, "at": effective_at}
+        )
 
     def line(self, line_no: int) -> dict[str, Any]:
         for line in self.lines:

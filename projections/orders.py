@@ -60,6 +60,8 @@ def _detail(kind: str, e: Any) -> str:
         return f"production {e.production_number} {e.status}"
     if kind == "CreditHeld":
         return _held(e)
+    if kind == "ComplaintRecorded":
+        return f"complaint {e.complaint_id} ({e.category}): {e.reason}"
     if kind == "CreditReleased":
         return f"credit released by {e.role or e.actor}: {e.reason}"
     if kind == "Recorded":  # an SLA breach
@@ -88,7 +90,7 @@ class OrdersProjection(Projection):
             SalesOrder, "Created", "Amended", "Submitted", "ApprovalGiven", "Rejected",
             "StageChanged", "StockAllocated", "ShortageRouted", "ShortageReserved",
             "ProductionProgressed", "Shipped", "DeliveryConfirmed", "Cancelled",
-            "CreditHeld", "CreditReleased",
+            "CreditHeld", "CreditReleased", "ComplaintRecorded",
         ),
         *events_of(SlaBreach, "Recorded"),
     )  # fmt: skip

@@ -59,6 +59,7 @@ class SalesOrderIn(Body):
     region: str | None = Field(None, min_length=1, max_length=64)
     channel: Code = "api"
     external_ref: Code | None = None
+    effective_at: AwareDatetime | None = None  # when the customer placed it (default: now)
 
 
 class AmendIn(Body):
@@ -171,7 +172,7 @@ def create_sales_order(
         external_ref=body.external_ref, number=body.number,
         requirements=body.requirements.model_dump(exclude_none=True),
         requested_delivery=body.requested_delivery, promised_date=body.promised_date,
-        idempotency=idem,
+        effective_at=body.effective_at, idempotency=idem,
     )  # fmt: skip
     status = 200 if "duplicate_of_external_ref" in outcome.result else 201
     return command_response(outcome, status, f"/sales-orders/{outcome.result['number']}")

@@ -111,4 +111,4 @@ def test_the_demo_data_equals_a_replay_of_its_log(
     code, output = invoke(settings, "audit", "check-projections")
 
     assert code == 0, output
-    assert "tables of 12 read models equal a replay" in " ".join(output.split())
+    assert "tables of 13 read models equal a replay" in " ".join(output.split())
