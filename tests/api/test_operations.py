@@ -62,6 +62,7 @@ def test_the_health_probe_reports_the_store_the_head_and_each_projection(
         "outbox",
         "credit",
         "access",
+        "kpis",
     }
     catalog = next(p for p in health["projections"] if p["name"] == "catalog")
     assert (catalog["position"], catalog["lag"]) == (1, 0)
