@@ -99,7 +99,7 @@ def run_import(
 ) -> dict[str, Any]:
     """The report of an import; `ImportRefused` (nothing applied) for bad rows not skipped,
     `UnreadableFile` for a file that cannot be read as the kind's layout at all."""
-    sheet = open_sheet(request.data, request.format, request.file_name)
+    sheet = open_sheet(request.data, request.format)
     step = (lambda done: progress("validating", done, None)) if progress else None
     plan = validate(request.kind, sheet, LedgerLookup(ledger), step)
     report = _report(request, plan)

@@ -48,19 +48,18 @@ class Sheet:
     rows: Iterator[SheetRow]
 
 
-def detect_format(data: bytes, format: str = "auto", file_name: str = "") -> str:
+def detect_format(data: bytes, format: str = "auto") -> str:
     if format not in FORMATS:
         raise UnreadableFile(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
     if format != "auto":
         return format
-    if data.startswith(_ZIP_MAGIC) or file_name.lower().endswith(".xlsx"):
-        return "xlsx"
-    return "csv"
+    # By content, not by name: an XLSX workbook is a ZIP archive; anything else is read as CSV.
+    return "xlsx" if data.startswith(_ZIP_MAGIC) else "csv"
 
 
-def open_sheet(data: bytes, format: str = "auto", file_name: str = "") -> Sheet:
+def open_sheet(data: bytes, format: str = "auto") -> Sheet:
     """The file's header and rows; an unreadable file raises `UnreadableFile`."""
-    kind = detect_format(data, format, file_name)
+    kind = detect_format(data, format)
     raw = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
     header = next(raw, None)
     if header is None:
