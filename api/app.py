@@ -24,6 +24,7 @@ from api.routes import (
     credit_notes,
     customers,
     health,
+    imports,
     inventory,
     invoices,
     kpis,
@@ -98,6 +99,7 @@ def _resource_routes() -> tuple[BaseRoute, ...]:
         production, workflows, sla, receivables, invoices, matching, payments, statements,
         stock, reservations, inventory, notifications, health, credit_notes, write_offs,
         ar, credit, kpis, audit, audit_export, replay, audit_trail, read_model_checkpoints, users,
+        imports,
     ):  # fmt: skip
         combined.include_router(module.router)
     return tuple(combined.routes)

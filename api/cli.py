@@ -506,7 +506,9 @@ def main() -> None:
 
 # Registered last: the explain commands use this module's console, fail and runtime.
 from api import explain_cli  # noqa: E402
+from api.import_cli import import_file  # noqa: E402
 from api.users_cli import users_cli  # noqa: E402
 
 explain_cli.register(replay_cli, audit_cli)
 cli.add_typer(users_cli, name="users")
+cli.command("import")(import_file)

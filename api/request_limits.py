@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.responses import problem
-from api.routes import statements
+from api.routes import imports, statements
 from api.routes.workflows import YAML_TYPES
 from api.settings import Settings
 
@@ -39,9 +39,10 @@ class Limits:
     @classmethod
     def of(cls, settings: Settings) -> Limits:
         statement_limit = settings.statement_max_bytes + statements.UPLOAD_OVERHEAD
+        import_limit = settings.import_max_bytes + imports.UPLOAD_OVERHEAD
         return cls(
             body_bytes=settings.max_body_bytes,
-            uploads={statements.PATH: statement_limit},
+            uploads={statements.PATH: statement_limit} | dict.fromkeys(imports.PATHS, import_limit),
             url_bytes=settings.max_url_bytes,
             header_count=settings.max_header_count,
             header_bytes=settings.max_header_bytes,

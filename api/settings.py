@@ -99,6 +99,9 @@ class Settings(BaseSettings):
         20_000_000, gt=0, description="Largest bank statement file accepted (upload or CLI)"
     )
     statement_max_lines: int = Field(100_000, gt=0, description="Most lines in one statement")
+    import_max_bytes: int = Field(
+        50_000_000, gt=0, description="Largest spreadsheet import accepted (upload or CLI)"
+    )
     statement_csv_map: CsvMap = Field(
         default_factory=CsvMap, description="JSON: how CSV statements are read by default"
     )

@@ -39,6 +39,7 @@ class Plan:
     asof_every: int = 5_000  # read-model checkpoint interval (the setting's default)
     cipher_appends: int = 500  # appends per round with the cipher off and on
     cipher_events: int = 20_000  # the log read, verified and rotated with the cipher off and on
+    import_rows: int = 50_000  # rows of the products XLSX imported (bench/imports.py)
 
 
 FULL = Plan(
@@ -90,6 +91,7 @@ QUICK = Plan(
     asof_every=500,
     cipher_appends=200,
     cipher_events=2_000,
+    import_rows=2_000,
 )
 
 

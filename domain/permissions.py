@@ -44,6 +44,7 @@ PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
         "notifications:write": "retry a failed notification",
         "audit:read": "hash chain, verification, replay as of, trail, explain, diff",
         "audit:export": "the audit bundle: every event whole, costs and notes included",
+        "imports:write": "import customers, products, opening stock and open orders from files",
         "users:admin": "create users, change roles, issue and revoke keys",
         "fields:cost": "see standard cost and margin",
         "fields:internal": "see internal notes",
@@ -72,7 +73,7 @@ _FINANCE = frozenset({
 _INTEGRATION = frozenset({
     "catalog:read", "catalog:write", "customers:read", "customers:write", "orders:read",
     "orders:write", "orders:ship", "stock:read", "stock:write", "purchasing:read",
-    "purchasing:write", "purchasing:receive", "production:read", "finance:read",
+    "purchasing:write", "purchasing:receive", "production:read", "finance:read", "imports:write",
 })  # fmt: skip
 
 GRANTS: MappingProxyType[str, frozenset[str]] = MappingProxyType(
