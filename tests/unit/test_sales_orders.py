@@ -31,7 +31,7 @@ def created(*lines: dict[str, Any], currency: str = "EUR") -> tuple[type, dict[s
         "requirements": {}, "requested_delivery": date(2025, 4, 1), "promised_date": None,
         "salesperson": "ann", "region": "north", "channel": "api", "external_ref": None,
         "workflow": "standard", "workflow_version": 1, "stage": "created",
-        "stage_role": "sales", "sla_due_at": None,
+        "stage_role": "sales", "sla_due_at": None, "taken_at": None,
     }  # fmt: skip
 
 
