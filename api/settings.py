@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(
         50_000_000, gt=0, description="Largest spreadsheet import accepted (upload or CLI)"
     )
+    export_max_rows: int = Field(
+        100_000, gt=0, description="Most rows a list answers as a CSV or XLSX file"
+    )
     statement_csv_map: CsvMap = Field(
         default_factory=CsvMap, description="JSON: how CSV statements are read by default"
     )

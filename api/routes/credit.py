@@ -18,10 +18,10 @@ from api.deps import (
     MinPosition,
     RuntimeDep,
     command_response,
-    to_json_ready,
     wait_for_position,
 )
 from api.errors import ApiError
+from api.exports import ListingDep, reader
 from api.responses import json_response
 from api.routes.models import Body
 from api.types import AwareDatetime, CodePath, CodeQuery, ExactDecimal
@@ -82,6 +82,7 @@ def customer_credit(code: CodePath, rt: RuntimeDep) -> Response:
 @router.get("/credit/holds", dependencies=[allow("finance:read")])
 def list_credit_holds(
     rt: RuntimeDep,
+    listing: ListingDep,
     after: CodeQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     min_position: MinPosition = None,
@@ -89,10 +90,8 @@ def list_credit_holds(
     """Orders on credit hold now, by number: customer, amount left to ship, since when, why,
     who put it on hold, and the credit figures the hold was decided on."""
     wait_for_position(rt, min_position, "credit")
-    with rt.store.read() as cur:
-        rows = credit_holds(cur, after=after, limit=limit)
-    next_cursor = rows[-1]["number"] if len(rows) == limit else None
-    return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
+    return listing.page("credit-holds", reader(rt, credit_holds), after=after, limit=limit,
+                        cursor_of=lambda row: row["number"])  # fmt: skip
 
 
 @router.post("/sales-orders/{number}/credit-hold", dependencies=[allow("finance:approve")])

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from api.auth import allow
 from api.deps import MinPosition, RuntimeDep, position_page, to_json_ready, wait_for_position
 from api.errors import ApiError
+from api.exports import ListingDep, reader
 from api.responses import json_response
 from api.types import MAX_POSITION, CodePath, CodeQuery
 from projections import queries
@@ -36,6 +37,7 @@ def _decode(cursor: str) -> tuple[str, str]:
 @router.get("/inventory", dependencies=[allow("stock:read")])
 def list_inventory(
     rt: RuntimeDep,
+    listing: ListingDep,
     warehouse: CodeQuery = None,
     sku_prefix: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9._\-]*$")] = None,
     below_safety: bool | None = None,
@@ -46,13 +48,11 @@ def list_inventory(
     """Every SKU × warehouse: physical, in transit, locked, available, projected, safety."""
     wait_for_position(rt, min_position, "inventory")
     after = _decode(cursor) if cursor else None
-    with rt.store.read() as cur:
-        rows = queries.list_inventory(
-            cur, warehouse=warehouse, sku_prefix=sku_prefix, below_safety=below_safety,
-            after=after, limit=limit,
-        )  # fmt: skip
-    next_cursor = _encode([rows[-1]["sku"], rows[-1]["warehouse"]]) if len(rows) == limit else None
-    return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
+    fetch = reader(rt, queries.list_inventory, warehouse=warehouse, sku_prefix=sku_prefix,
+                   below_safety=below_safety)  # fmt: skip
+    return listing.page("inventory", fetch, after=after, limit=limit,
+                        cursor_of=lambda row: (row["sku"], row["warehouse"]),
+                        encode=lambda key: _encode(list(key)))  # fmt: skip
 
 
 @router.get("/inventory/{sku}", dependencies=[allow("stock:read")])

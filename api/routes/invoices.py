@@ -16,11 +16,11 @@ from api.deps import (
     MinPosition,
     RuntimeDep,
     command_response,
-    position_page,
     to_json_ready,
     wait_for_position,
 )
 from api.errors import ApiError
+from api.exports import ListingDep, reader
 from api.responses import json_response
 from api.routes.models import Body
 from api.types import Code, CodePath, CodeQuery
@@ -57,6 +57,7 @@ def issue_invoice(body: InvoiceIn, rt: RuntimeDep, meta: MetaDep, idem: Idempote
 def list_invoices(
     rt: RuntimeDep,
     scope: CustomerScope,
+    listing: ListingDep,
     customer: CodeQuery = None,
     after: Annotated[int | None, Query(ge=0)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -64,11 +65,9 @@ def list_invoices(
 ) -> Response:
     """Invoices in the order they were issued, by customer."""
     wait_for_position(rt, min_position, "receivables")
-    with rt.store.read() as cur:
-        rows = queries.list_invoices(
-            cur, customer=scoped(scope, customer), after=after, limit=limit
-        )
-    return position_page(rows, limit)
+    fetch = reader(rt, queries.list_invoices, customer=scoped(scope, customer))
+    return listing.page("invoices", fetch, after=after, limit=limit,
+                        cursor_of=lambda row: row["position"])  # fmt: skip
 
 
 @router.get("/{number}", dependencies=[allow("finance:read", customers=True)])

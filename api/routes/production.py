@@ -19,6 +19,7 @@ from api.deps import (
     to_json_ready,
     wait_for_position,
 )
+from api.exports import ListingDep, reader
 from api.responses import json_response
 from api.routes.models import Body
 from api.types import AwareDatetime, Code, CodePath, CodeQuery, ExactDecimal
@@ -75,6 +76,7 @@ def create_production_order(
 @router.get("", dependencies=[allow("production:read")])
 def list_production_orders(
     rt: RuntimeDep,
+    listing: ListingDep,
     status: Literal[
         "scheduled", "materials_issued", "completed", "qc_passed", "qc_failed", "received",
         "cancelled",
@@ -86,12 +88,9 @@ def list_production_orders(
 ) -> Response:  # fmt: skip
     """Production orders (read model), by status or by the sales order they are for."""
     wait_for_position(rt, min_position, "production")
-    with rt.store.read() as cur:
-        rows = queries.list_production_orders(
-            cur, status=status, sales_order=sales_order, after=after, limit=limit
-        )
-    next_cursor = rows[-1]["number"] if len(rows) == limit else None
-    return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
+    fetch = reader(rt, queries.list_production_orders, status=status, sales_order=sales_order)
+    return listing.page("production-orders", fetch, after=after, limit=limit,
+                        cursor_of=lambda row: row["number"])  # fmt: skip
 
 
 @router.get("/{number}", dependencies=[allow("production:read")])

@@ -18,6 +18,7 @@ from api.deps import (
     command_response,
     wait_for_position,
 )
+from api.exports import ListingDep, reader
 from api.responses import json_response
 from api.routes.models import Body
 from api.types import CODE_PATTERN, Code, CodePath, ExactDecimal
@@ -58,6 +59,7 @@ def register_product(
 @router.get("", dependencies=[allow("catalog:read")])
 def list_products(
     rt: RuntimeDep,
+    listing: ListingDep,
     after: Annotated[
         str | None,
         Query(
@@ -69,10 +71,8 @@ def list_products(
 ) -> Response:
     """List products in SKU order, a page at a time."""
     wait_for_position(rt, min_position, "catalog")
-    with rt.store.read() as cur:
-        rows = queries.list_products(cur, after=after, limit=limit)
-    next_cursor = rows[-1]["sku"] if len(rows) == limit else None
-    return json_response({"items": rows, "next_cursor": next_cursor})
+    return listing.page("products", reader(rt, queries.list_products), after=after, limit=limit,
+                        cursor_of=lambda row: row["sku"])  # fmt: skip
 
 
 @router.get("/{sku}", dependencies=[allow("catalog:read")])

@@ -17,10 +17,10 @@ from api.deps import (
     MinPosition,
     RuntimeDep,
     command_response,
-    to_json_ready,
     wait_for_position,
 )  # fmt: skip
 from api.errors import ApiError
+from api.exports import ListingDep, reader
 from api.responses import json_response
 from api.routes.models import Body
 from api.types import CODE_PATTERN, AwareDatetime, Code, CodePath, ExactDecimal
@@ -97,6 +97,7 @@ def create_purchase_order(
 @router.get("", dependencies=[allow("purchasing:read")])
 def list_purchase_orders(
     rt: RuntimeDep,
+    listing: ListingDep,
     status: Literal["draft", "approved", "partially_received", "received", "cancelled"]
     | None = None,
     after: Annotated[
@@ -112,10 +113,8 @@ def list_purchase_orders(
 ) -> Response:
     """List purchase orders, optionally by status."""
     wait_for_position(rt, min_position, "purchasing")
-    with rt.store.read() as cur:
-        rows = queries.list_purchase_orders(cur, status=status, after=after, limit=limit)
-    next_cursor = rows[-1]["number"] if len(rows) == limit else None
-    return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
+    return listing.page("purchase-orders", reader(rt, queries.list_purchase_orders, status=status),
+                        after=after, limit=limit, cursor_of=lambda row: row["number"])  # fmt: skip
 
 
 @router.get("/{number}", dependencies=[allow("purchasing:read")])

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from api.auth import CustomerScope, allow, require_own, scoped
-from api.deps import MinPosition, RuntimeDep, position_page, to_json_ready, wait_for_position
+from api.deps import MinPosition, RuntimeDep, to_json_ready, wait_for_position
 from api.errors import ApiError
+from api.exports import ListingDep, reader
 from api.responses import json_response
 from api.types import CodeQuery
 from domain.exceptions import NotFound
@@ -24,6 +25,7 @@ router = APIRouter(prefix="/receivables", tags=["receivables"])
 def list_receivables(
     rt: RuntimeDep,
     scope: CustomerScope,
+    listing: ListingDep,
     customer: CodeQuery = None,
     order_number: CodeQuery = None,
     status: Literal["pending_invoice", "invoiced"] | None = None,
@@ -34,12 +36,10 @@ def list_receivables(
     """Receivables in the order they were recognised, by customer, order or status; pass
     a shipment's `position` as `min_position` to see its receivable at once."""
     wait_for_position(rt, min_position, "receivables")
-    with rt.store.read() as cur:
-        rows = queries.list_receivables(
-            cur, customer=scoped(scope, customer), order_number=order_number, status=status,
-            after=after, limit=limit,
-        )  # fmt: skip
-    return position_page(rows, limit)
+    fetch = reader(rt, queries.list_receivables, customer=scoped(scope, customer),
+                   order_number=order_number, status=status)  # fmt: skip
+    return listing.page("receivables", fetch, after=after, limit=limit,
+                        cursor_of=lambda row: row["position"])  # fmt: skip
 
 
 @router.get("/{receivable_id}", dependencies=[allow("finance:read", customers=True)])

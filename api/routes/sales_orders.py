@@ -23,6 +23,7 @@ from api.deps import (
     wait_for_position,
 )
 from api.errors import ApiError
+from api.exports import ListingDep, reader
 from api.responses import json_response
 from api.routes.models import Body
 from api.types import AwareDatetime, Code, CodePath, CodeQuery, ExactDecimal
@@ -182,6 +183,7 @@ def create_sales_order(
 def list_sales_orders(
     rt: RuntimeDep,
     scope: CustomerScope,
+    listing: ListingDep,
     status: Literal["created", "approved", "partially_shipped", "shipped", "delivered", "cancelled"]
     | None = None,
     stage: CodeQuery = None,
@@ -194,13 +196,10 @@ def list_sales_orders(
     """List orders (from the orders read model), by status, stage, customer or salesperson;
     each with its stage, SLA due time and shipped/delivered percentages."""
     wait_for_position(rt, min_position, "orders")
-    with rt.store.read() as cur:
-        rows = queries.list_sales_orders(
-            cur, status=status, customer=scoped(scope, customer), salesperson=salesperson,
-            after=after, limit=limit, stage=stage,
-        )  # fmt: skip
-    next_cursor = rows[-1]["number"] if len(rows) == limit else None
-    return json_response({"items": [to_json_ready(r) for r in rows], "next_cursor": next_cursor})
+    fetch = reader(rt, queries.list_sales_orders, status=status, customer=scoped(scope, customer),
+                   salesperson=salesperson, stage=stage)  # fmt: skip
+    return listing.page("sales-orders", fetch, after=after, limit=limit,
+                        cursor_of=lambda row: row["number"])  # fmt: skip
 
 
 @router.get("/{number}/timeline", dependencies=[allow("orders:read", customers=True)])
