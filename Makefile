@@ -32,6 +32,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --write-docs
 	$(BIN)/python -m bench.imports
+	$(BIN)/python -m bench.exports --stores sqlite postgres
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
