@@ -23,7 +23,7 @@ from api.deps import (
 from api.errors import ApiError
 from api.responses import json_response
 from api.routes.models import Body
-from api.types import Code, CodePath, CodeQuery
+from api.types import Code, CodePath, CodeQuery, PositionCursor
 from domain.commands_finance import invoice_result
 from projections import queries
 from projections.open_items import invoice_as_of
@@ -57,7 +57,7 @@ def issue_invoice(body: InvoiceIn, rt: RuntimeDep, meta: MetaDep, idem: Idempote
 def list_invoices(
     rt: RuntimeDep,
     customer: CodeQuery = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: PositionCursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     min_position: MinPosition = None,
 ) -> Response:
