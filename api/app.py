@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 
 from api.auth import allow, by_credentials
 from api.errors import install_error_handlers
+from api.openapi import install_openapi
 from api.responses import problem
 from api.routes import (
     ar,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         openapi_url=None,  # served below, declared public like every other route
     )
     _serve_docs_offline(app)
+    install_openapi(app)
     install_error_handlers(app)
     app.state.authenticator = by_credentials
     uploads = {statements.PATH: settings.statement_max_bytes + statements.UPLOAD_OVERHEAD}
