@@ -13,6 +13,7 @@ from api.auth import by_credentials
 from api.docs_page import serve_docs
 from api.errors import install_error_handlers
 from api.hardening import harden
+from api.openapi import install_openapi
 from api.redaction import RedactingMiddleware
 from api.routes import (
     ar,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         openapi_url=None,  # served below, declared public like every other route
     )
     serve_docs(app)
+    install_openapi(app)
     install_error_handlers(app)
     app.state.authenticator = by_credentials
     app.add_middleware(RedactingMiddleware)

@@ -45,3 +45,7 @@ Code = Annotated[str, Field(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 CodePath = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 CodeQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 MAX_POSITION = 2**63 - 1
+# A page's cursor is a log position: beyond a 64-bit integer no store can compare it.
+PositionCursor = Annotated[
+    int | None, Query(ge=0, le=MAX_POSITION, description="next_cursor of a previous page")
+]

@@ -38,7 +38,10 @@ def customer_statement(
     cur: Cursor, *, customer: str, currency: str, start: date, end: date
 ) -> dict[str, Any]:
     """The statement of one customer's account in one currency for [start, end]."""
-    opening = _owed(cur, customer, currency, start - timedelta(days=1))
+    # Nothing is owed before the first day there is (from=0001-01-01).
+    opening = (
+        _owed(cur, customer, currency, start - timedelta(days=1)) if start > date.min else ZERO
+    )
     lines = sorted(
         _documents(cur, customer, currency, start, end),
         key=lambda line: (line["date"], RANK.get(line["kind"], 1), line["reference"]),

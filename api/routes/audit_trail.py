@@ -37,7 +37,12 @@ def _ready(report: dict[str, Any]) -> dict[str, Any]:
     return to_json_ready(ready)
 
 
-@router.get("/trail", dependencies=[allow("audit:read")])
+TRAIL_REFUSALS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No aggregate is known by the name given in `aggregate`"}
+}
+
+
+@router.get("/trail", responses=TRAIL_REFUSALS, dependencies=[allow("audit:read")])
 def audit_trail(
     rt: RuntimeDep,
     actor: Annotated[str | None, Query(max_length=200)] = None,

@@ -21,7 +21,7 @@ from api.deps import (
 )
 from api.responses import json_response
 from api.routes.models import Body
-from api.types import Code, CodePath, CodeQuery, ExactDecimal
+from api.types import Code, CodePath, CodeQuery, ExactDecimal, PositionCursor
 from domain.commands_credits import credit_note_result
 from projections import credits
 
@@ -85,7 +85,7 @@ def list_credit_notes(
     rt: RuntimeDep,
     customer: CodeQuery = None,
     invoice_number: CodeQuery = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: PositionCursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     min_position: MinPosition = None,
 ) -> Response:

@@ -23,7 +23,7 @@ from api.errors import ApiError
 from api.exports import ListingDep, reader
 from api.responses import json_response
 from api.routes.models import Body
-from api.types import Code, CodePath, CodeQuery
+from api.types import Code, CodePath, CodeQuery, PositionCursor
 from domain.commands_finance import invoice_result
 from projections import queries
 from projections.open_items import invoice_as_of
@@ -59,7 +59,7 @@ def list_invoices(
     scope: CustomerScope,
     listing: ListingDep,
     customer: CodeQuery = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: PositionCursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     min_position: MinPosition = None,
 ) -> Response:

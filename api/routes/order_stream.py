@@ -43,7 +43,20 @@ _POSITION = re.compile(r"^[0-9]{1,19}$")
 STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-sent events: `id` log position, `event` kind, `data` JSON row",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        # One event (the OpenAPI 3.2 reading of an event stream's schema).
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "required": ["id", "event", "data"],
+                    "properties": {
+                        "id": {"type": "string", "pattern": "^[0-9]+$"},
+                        "event": {"type": "string"},
+                        "data": {"type": "string", "contentMediaType": "application/json"},
+                    },
+                }
+            }
+        },
     }
 }
 

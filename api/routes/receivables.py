@@ -13,7 +13,7 @@ from api.deps import MinPosition, RuntimeDep, to_json_ready, wait_for_position
 from api.errors import ApiError
 from api.exports import ListingDep, reader
 from api.responses import json_response
-from api.types import CodeQuery
+from api.types import CodeQuery, PositionCursor
 from domain.exceptions import NotFound
 from domain.receivables import Receivable
 from projections import queries
@@ -29,7 +29,7 @@ def list_receivables(
     customer: CodeQuery = None,
     order_number: CodeQuery = None,
     status: Literal["pending_invoice", "invoiced"] | None = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: PositionCursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     min_position: MinPosition = None,
 ) -> Response:

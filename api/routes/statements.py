@@ -22,6 +22,7 @@ from api.errors import ApiError
 from api.matching import match_statement
 from api.responses import json_response
 from api.runtime import Runtime
+from api.types import PositionCursor
 from domain.application import IdempotencyClaim, Outcome
 from domain.commands_statements import statement_summary
 from domain.exceptions import NotFound
@@ -115,7 +116,7 @@ def _claim(
 @router.get("", dependencies=[allow("finance:read")])
 def list_bank_statements(
     rt: RuntimeDep,
-    after: Annotated[int | None, Query(ge=0, description="next_cursor of a previous page")] = None,
+    after: PositionCursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     min_position: MinPosition = None,
 ) -> Response:

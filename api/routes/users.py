@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import Field
@@ -159,7 +159,16 @@ def revoke_key(key_id: str, body: ReasonIn, rt: RuntimeDep, meta: MetaDep) -> Re
     return command_response(rt.access.revoke_key(meta, key_id=key_id, reason=body.reason))
 
 
-@router.post("/auth/sign-in", dependencies=[allow(PUBLIC)])
+SIGN_IN_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Unknown user name or wrong password (answered after a delay)"},
+    429: {
+        "description": "Too many failures in a row: the name is locked for a while",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds"}},
+    },
+}
+
+
+@router.post("/auth/sign-in", responses=SIGN_IN_REFUSALS, dependencies=[allow(PUBLIC)])
 async def sign_in(body: SignInIn, rt: RuntimeDep, meta: AnonymousMetaDep) -> Response:
     """Exchange a user name and password for a session: the token (send it as a bearer)
     and the same token as an HttpOnly cookie for the console, with the CSRF token that

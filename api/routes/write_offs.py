@@ -24,7 +24,7 @@ from api.deps import (
 from api.errors import ApiError
 from api.responses import json_response
 from api.routes.models import Body
-from api.types import CodePath, CodeQuery, ExactDecimal
+from api.types import CodePath, CodeQuery, ExactDecimal, PositionCursor
 from projections import credits
 
 router = APIRouter(tags=["write-offs"])
@@ -87,7 +87,7 @@ def list_write_offs(
     rt: RuntimeDep,
     status: Literal["pending", "approved", "rejected"] | None = None,
     customer: CodeQuery = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: PositionCursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     min_position: MinPosition = None,
 ) -> Response:

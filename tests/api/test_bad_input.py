@@ -370,6 +370,15 @@ def test_free_text_with_a_nul_character_never_stalls_the_read_models(
         assert (health["status"], health["projection_error"]) == ("ok", None)
 
 
+PAGED_BY_POSITION = (
+    "/invoices",
+    "/receivables",
+    "/credit-notes",
+    "/write-offs",
+    "/bank-statements",
+)
+
+
 def test_query_and_path_values_the_store_cannot_hold_are_answered_not_crashed(
     stocked: Api, subtests: pytest.Subtests
 ) -> None:
@@ -382,6 +391,7 @@ def test_query_and_path_values_the_store_cannot_hold_are_answered_not_crashed(
         "/inventory/SKU-1/%00/movements",
         "/inventory/SKU-1/WH-1/movements?after=9223372036854775808",
         "/inventory/SKU-1/WH-1/movements?after=" + "9" * 30,
+        *(f"{listing}?after=9223372036854775808" for listing in PAGED_BY_POSITION),
     ):
         with subtests.test(path=path):
             response = stocked.client.get(path)

@@ -184,6 +184,10 @@ def test_the_customer_statement_over_http(billed: Api) -> None:
     assert owed["total_open"] == {"EUR": found["closing_balance"]}
     usd = billed.read("/customers/C-1/statement", **{"from": "2026-01-01", "currency": "USD"})
     assert (usd["lines"], usd["closing_balance"]) == ([], "0")
+    since_ever = billed.read(
+        "/customers/C-1/statement", **{"from": "0001-01-01", "to": "2026-03-31"}
+    )
+    assert (since_ever["opening_balance"], since_ever["closing_balance"]) == ("0", "2.5")
 
     statement = "/customers/C-1/statement"
     assert_problem(billed.get("/customers/C-404/statement", **{"from": "2026-01-01"}), 404,

@@ -80,6 +80,27 @@ def test_the_openapi_document_describes_every_route_and_unknown_routes_are_probl
         for method, operation in item.items():
             assert operation.get("summary"), (method, path)
             assert operation.get("description"), (method, path)  # the handler's docstring
+            for status, answer in operation["responses"].items():
+                if int(status) >= 400:  # every refusal is documented as the app sends it
+                    (problem,) = answer["content"].values()
+                    assert answer["content"].keys() == {"application/problem+json"}
+                    assert problem["schema"]["allOf"][1]["properties"]["status"]["const"] == int(
+                        status
+                    )
+    refusals = {path: set(document["paths"][path][method]["responses"]) for path, method in (
+        ("/reservations", "post"), ("/sales-orders/{number}", "get"), ("/products", "get"),
+        ("/sales-orders/{number}/amend", "post"), ("/auth/sign-in", "post"),
+    )}  # fmt: skip
+    assert refusals == {
+        "/reservations": {"200", "400", "401", "403", "404", "409", "413", "415", "422", "503"},
+        "/sales-orders/{number}": {"200", "401", "403", "404", "422", "503"},
+        "/products": {"200", "401", "403", "422", "503"},
+        "/sales-orders/{number}/amend": {
+            "200", "400", "401", "403", "404", "409", "412", "413", "415", "422", "503",
+        },
+        "/auth/sign-in": {"200", "400", "401", "404", "409", "413", "415", "422", "429", "503"},
+    }  # fmt: skip
+    assert "HTTPValidationError" not in document["components"]["schemas"]
     quantity = document["components"]["schemas"]["ReserveIn"]["properties"]["quantity"]
     assert quantity["type"] == "string"
     assert "pattern" in quantity
