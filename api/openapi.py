@@ -23,6 +23,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from api.exports import XLSX_MEDIA
+
 PROBLEM_TYPE = "application/problem+json"
 PROBLEM_REF = "#/components/schemas/Problem"
 PROBLEM: dict[str, Any] = {
@@ -98,6 +100,7 @@ def describe(app: FastAPI) -> dict[str, Any]:
     for item in schema.get("paths", {}).values():
         for method, operation in item.items():
             _document_refusals(method, operation)
+            _document_files(operation)
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
@@ -123,6 +126,20 @@ def refusals(method: str, operation: dict[str, Any]) -> set[int]:
     if any(p["in"] == "header" and p["name"].lower() == "if-match" for p in parameters):
         found.add(412)
     return found
+
+
+def _document_files(operation: dict[str, Any]) -> None:
+    """A list that answers `?format=csv|xlsx` (api/exports.py) documents those files too."""
+    if not any(
+        p["in"] == "query" and p["name"] == "format" for p in operation.get("parameters", [])
+    ):
+        return
+    ok = operation.setdefault("responses", {}).setdefault("200", {"description": "OK"})
+    content = ok.setdefault("content", {})
+    content["text/csv"] = {"schema": {"type": "string", "description": "Every page, as CSV"}}
+    content[XLSX_MEDIA] = {
+        "schema": {"type": "string", "format": "binary", "description": "Every page, as XLSX"}
+    }
 
 
 def _document_refusals(method: str, operation: dict[str, Any]) -> None:
