@@ -59,7 +59,7 @@ def import_statement(
     rule; the summary counts them per rule and what is left unmatched. 201 with the summary; 200
     when this very file was imported before (nothing stored, everything a duplicate)."""
     data = file.file.read()  # bounded: the body guard allows the limit plus the form around it
-    claim = _claim(idempotency_key, data, format, column_map, skip_bad_lines)
+    claim = _claim(idempotency_key, data, format, column_map, skip_bad_lines, auto_match)
     try:
         outcome = _import(rt, meta, data, file.filename or "statement", format, column_map,
                           skip_bad_lines, claim)  # fmt: skip
@@ -98,7 +98,7 @@ def _import(
 
 
 def _claim(
-    key: str | None, data: bytes, format: str, column_map: str | None, skip: bool
+    key: str | None, data: bytes, format: str, column_map: str | None, skip: bool, match: bool
 ) -> IdempotencyClaim | None:
     """The request is the file and the options, not the multipart bytes (whose boundary
     changes from one try to the next)."""
@@ -109,7 +109,7 @@ def _claim(
             422, "Idempotency-Key must be 1-200 visible ASCII characters", "invalid-idempotency-key"
         )
     digest = hashlib.sha256(b"POST\x00" + PATH.encode() + b"\x00" + data)
-    digest.update(f"\x00{format}\x00{column_map}\x00{skip}".encode())
+    digest.update(f"\x00{format}\x00{column_map}\x00{skip}\x00{match}".encode())
     return IdempotencyClaim(key, digest.hexdigest())
 
 

@@ -144,6 +144,9 @@ def test_a_retried_upload_with_its_idempotency_key_answers_the_first_result(api:
     assert again.json()["imported"] == first["imported"] == 2
     other = upload(api, CAMT02, headers=key)
     assert_problem(other, 422, "idempotency-key-reused")
+    # The same file asked to be imported without matching is another request too.
+    unmatched = upload(api, CAMT08, headers=key, auto_match="false")
+    assert_problem(unmatched, 422, "idempotency-key-reused")
 
 
 def test_an_unknown_statement_is_a_404_problem(api: Api) -> None:
