@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -47,6 +48,11 @@ cipher_cli = typer.Typer(
 cli.add_typer(cipher_cli, name="cipher")
 console = Console()
 errors = Console(stderr=True)
+
+
+def cli_actor() -> str:
+    """Who a command-line command is attributed to: the login running it."""
+    return f"cli:{getpass.getuser()}"
 
 
 def fail(message: str) -> NoReturn:
@@ -279,13 +285,17 @@ def finance_match(
     bank_refs: Annotated[
         list[str] | None, typer.Option("--bank-ref", help="Only this payment (repeatable)")
     ] = None,
-    actor: Annotated[str, typer.Option(help="Who runs the matching (recorded on events)")] = "cli",
+    actor: Annotated[
+        str | None,
+        typer.Option(help="Who runs the matching (recorded on events; default cli:<login>)"),
+    ] = None,
 ) -> None:
     """Match payments waiting in the unapplied-cash queue by the rules in force."""
     from api.matching import matching_table, run_auto_match
 
     with runtime() as opened:
-        meta = Meta(actor=actor, correlation_id=uuid.uuid4().hex, command="finance match",
+        meta = Meta(actor=actor or cli_actor(), correlation_id=uuid.uuid4().hex,
+                    command="finance match",
                     at=datetime.now(UTC), role="finance")  # fmt: skip
         try:
             summary = run_auto_match(opened, meta, bank_refs)

@@ -5,7 +5,6 @@ created, what was there already (unchanged) and the bad rows, each listed with w
 
 from __future__ import annotations
 
-import getpass
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli import console, fail, load_settings, runtime
+from api.cli import cli_actor, console, fail, load_settings, runtime
 from api.imports import ImportRefused, ImportRequest, run_import
 from domain.exceptions import DomainError
 from domain.import_files import FORMATS
@@ -67,7 +66,7 @@ def _read(file: Path, max_bytes: int) -> bytes:
 
 def _meta(kind: str) -> Meta:
     return Meta(
-        actor=f"cli:{getpass.getuser()}", correlation_id=f"cli-{uuid.uuid4().hex}",
+        actor=cli_actor(), correlation_id=f"cli-{uuid.uuid4().hex}",
         command=f"import_{kind}", at=datetime.now(UTC), role="admin",
     )  # fmt: skip
 

@@ -11,7 +11,7 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from api.cli import console, fail, load_settings, runtime
+from api.cli import cli_actor, console, fail, load_settings, runtime
 from api.matching import match_statement
 from api.settings import Settings
 from domain.exceptions import DomainError
@@ -88,7 +88,7 @@ def _column_map(map_file: Path | None, settings: Settings) -> CsvMap:
 
 def _meta(command: str = "import_statement") -> Meta:
     return Meta(
-        actor="cli", role="finance", correlation_id=f"cli-{uuid.uuid4().hex}",
+        actor=cli_actor(), role="finance", correlation_id=f"cli-{uuid.uuid4().hex}",
         command=command, at=datetime.now(UTC),
     )  # fmt: skip
 

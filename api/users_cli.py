@@ -8,7 +8,6 @@ printed once on standard output, a password is prompted for or read from standar
 
 from __future__ import annotations
 
-import getpass
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli import console, errors, fail, runtime
+from api.cli import cli_actor, console, errors, fail, runtime
 from domain.values import Meta
 from domain.workflows import ROLES
 from projections import queries
@@ -30,7 +29,7 @@ users_cli = typer.Typer(
 
 def _meta(command: str) -> Meta:
     return Meta(
-        actor=f"cli:{getpass.getuser()}", correlation_id=uuid.uuid4().hex,
+        actor=cli_actor(), correlation_id=uuid.uuid4().hex,
         command=f"users {command}", at=datetime.now(UTC), role="admin",
     )  # fmt: skip
 

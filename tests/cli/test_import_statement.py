@@ -3,6 +3,7 @@ summary table, and a one-line error (exit 1, nothing stored) for a bad file."""
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 
 from api.runtime import open_runtime
@@ -23,6 +24,17 @@ def head(settings: Settings) -> int:
     opened = open_runtime(settings, start_projections=False)
     try:
         return opened.ledger.head()
+    finally:
+        opened.close()
+
+
+def actors(settings: Settings) -> set[tuple[str, str]]:
+    """Every (actor, role) the log's events name."""
+    opened = open_runtime(settings, start_projections=False)
+    try:
+        stored = opened.ledger.recorder.select_notifications(start=1, limit=10_000)
+        metas = [opened.ledger.mapper.to_domain_event(n).meta for n in stored]
+        return {(m["actor"], m.get("role", "")) for m in metas}
     finally:
         opened.close()
 
@@ -59,6 +71,7 @@ def test_a_statement_is_imported_with_progress_and_a_summary(settings: Settings)
     rows = summary_rows(output)
     assert (rows["imported"], rows["duplicates skipped"]) == ("0", "5")
     assert head(settings) == stored
+    assert actors(settings) == {(f"cli:{getpass.getuser()}", "finance")}  # who ran it, as what
 
 
 def test_a_csv_is_read_through_a_map_file(settings: Settings) -> None:
