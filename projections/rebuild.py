@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from eventsourcing.persistence import Notification
 
+from domain.exceptions import RuleViolation
 from projections.base import PositionedEvent, Projection
 from projections.runner import ProjectionRunner, read_topics
 
@@ -35,12 +36,53 @@ def rebuild(
     unknown = [name for name in names if name not in runner.projections]
     if unknown:
         raise KeyError(f"unknown projection {unknown[0]!r}")
+    _refuse_dependents(runner, [runner.projections[name] for name in names])
     shadows = {name + SHADOW: runner.projections[name].with_suffix(SHADOW) for name in names}
     _prepare(runner, shadows)
     folded = fill(runner, shadows, until=runner.head(), on_page=on_page)
     for name in names:
         _switch(runner, name, shadows[name + SHADOW])
     return {name: folded[name + SHADOW] for name in names}
+
+
+# Views (plain or materialised) and foreign keys of other tables that rest on a table: the
+# switch drops the live table, which PostgreSQL refuses while they exist.
+_DEPENDENTS = """
+SELECT DISTINCT n.nspname || '.' || c.relname AS dependent, t.relname AS used
+FROM pg_depend d
+JOIN pg_rewrite r ON r.oid = d.objid
+JOIN pg_class c ON c.oid = r.ev_class
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class t ON t.oid = d.refobjid
+WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = ANY(?)
+  AND c.oid <> t.oid
+UNION
+SELECT DISTINCT n.nspname || '.' || c.relname, t.relname
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class t ON t.oid = k.confrelid
+WHERE k.contype = 'f' AND t.relnamespace = current_schema()::regnamespace
+  AND t.relname = ANY(?) AND c.oid <> t.oid
+ORDER BY 1, 2
+"""
+
+
+def _refuse_dependents(runner: ProjectionRunner, projections: Sequence[Projection]) -> None:
+    """Refuse, before any work, to rebuild tables that others' views or foreign keys rest on
+    (SQLite resolves views by name when they are read: nothing rests on a table there)."""
+    if runner.store.dialect != "postgres":
+        return
+    tables = [projection.t(base) for projection in projections for base in projection.tables]
+    with runner.store.read() as cur:
+        found = cur.execute(_DEPENDENTS, (tables, tables)).fetchall()
+    if found:
+        named = ", ".join(f"{dependent} (on {used})" for dependent, used in found)
+        raise RuleViolation(
+            f"cannot rebuild: {named} rest on the read-model tables; a rebuild replaces those"
+            " tables, so drop them first and create them again afterwards",
+            rule="rebuild-blocked",
+        )
 
 
 def _prepare(runner: ProjectionRunner, shadows: dict[str, Projection]) -> None:
