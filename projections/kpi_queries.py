@@ -202,7 +202,7 @@ def _first_pass(cur: Cursor, as_of: date) -> list[Fact]:
     cur.execute(
         "SELECT q.sales_order AS number, q.first_passed, q.checked_at, o.region, o.salesperson"
         " FROM kpi_qc q JOIN kpi_orders o ON o.number = q.sales_order"
-        " WHERE q.first_passed IS NOT NULL"
+        " WHERE q.first_passed IS NOT NULL AND o.cancelled = 0"
     )
     return [
         Fact(r["number"], _day(r["checked_at"]), _dims(r), Decimal(r["first_passed"]), ONE)

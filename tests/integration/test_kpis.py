@@ -12,7 +12,7 @@ and the KPI tables equal a replay of the log.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -154,5 +154,99 @@ def test_kpis_equal_the_hand_computed_figures_and_drill_down_to_their_orders(
     assert behind(runtime, "complaint_rate", 4, "salesperson", "ann") == ["SO-C"]
     assert behind(runtime, "dso", 3, key="EUR") == ["SO-A", "SO-B"]
     assert behind(runtime, "stage_time", 3, key="created") == ["SO-A", "SO-B"]
+
+    assert set(check(runtime, "kpis").values()) == {0}
+
+
+# -- first-pass yield -----------------------------------------------------------------------
+
+
+def made_to_order(ledger: Ledger, number: str, region: str, who: str, taken: datetime,
+                  qty: str) -> str:  # fmt: skip
+    """An order short on the make item GEA-1: its submission schedules the production."""
+    order(ledger, number, region, who, taken, None, [("GEA-1", qty, "50")])
+    outcome = ledger.submit_sales_order(meta(), number=number, effective_at=taken)
+    [made] = outcome.result["production"]
+    ledger.issue_production_materials(
+        meta(), number=made, components={"CMP-1": qty}, effective_at=taken
+    )
+    return str(made)
+
+
+def qc(ledger: Ledger, made: str, passed: bool, when: datetime) -> None:
+    ledger.complete_production(meta(), number=made, effective_at=when)
+    ledger.record_production_qc(
+        meta(), number=made, passed=passed, notes="" if passed else "burrs", effective_at=when
+    )
+
+
+def production_history(runtime: Runtime) -> None:
+    """- SO-P (north, ann): first QC passes 05-06.
+    - SO-R (south, bob): first QC fails 06-01 01:00+02:00 (05-31 in UTC, so May), reworked,
+      passes 06-02: counted once, in May, as not first-pass.
+    - SO-J (north, ann): first QC passes 06-10.
+    - SO-W (south, bob): production scheduled, no QC yet: nowhere.
+    - SO-X (north, ann): production started, order cancelled 05-08, QC fails 05-09: nowhere.
+    - PRD-STOCK: made for stock, QC fails 05-12: nowhere."""
+    ledger = runtime.ledger
+    seed_catalog(ledger)
+    for sku, make_or_buy in (("GEA-1", "make"), ("CMP-1", "buy")):
+        ledger.register_product(
+            meta(), sku=sku, name=sku, unit="ea", make_or_buy=make_or_buy, standard=True,
+            list_price="50", standard_cost="20", currency_code="EUR",
+        )  # fmt: skip
+    produce(ledger, "CMP-1", "100", ref="MO-CMP")
+    register_customer(ledger)
+    passed = made_to_order(ledger, "SO-P", "north", "ann", at(5, 4), "2")
+    qc(ledger, passed, True, at(5, 6))
+    ledger.receive_production(meta(), number=passed, effective_at=at(5, 7))
+    reworked = made_to_order(ledger, "SO-R", "south", "bob", at(5, 4), "3")
+    qc(ledger, reworked, False, datetime(2026, 6, 1, 1, tzinfo=timezone(timedelta(hours=2))))
+    ledger.rework_production(meta(), number=reworked, reason="deburr", effective_at=at(6, 1))
+    qc(ledger, reworked, True, at(6, 2))
+    ledger.receive_production(meta(), number=reworked, effective_at=at(6, 3))
+    qc(ledger, made_to_order(ledger, "SO-J", "north", "ann", at(5, 25), "1"), True, at(6, 10))
+    made_to_order(ledger, "SO-W", "south", "bob", at(5, 4), "1")
+    dropped = made_to_order(ledger, "SO-X", "north", "ann", at(5, 4), "1")
+    ledger.cancel_sales_order(meta(), number="SO-X", reason="withdrawn", effective_at=at(5, 8))
+    qc(ledger, dropped, False, at(5, 9))
+    ledger.create_production_order(
+        meta(), sku="GEA-1", warehouse="WH1", quantity_="4", number="PRD-STOCK",
+        effective_at=at(5, 4),
+    )  # fmt: skip
+    ledger.issue_production_materials(
+        meta(), number="PRD-STOCK", components={"CMP-1": "4"}, effective_at=at(5, 4)
+    )
+    qc(ledger, "PRD-STOCK", False, at(5, 12))
+    catch_up_all(runtime)
+
+
+def test_first_pass_yield_counts_each_production_order_once_by_its_first_qc(
+    runtime: Runtime,
+) -> None:
+    production_history(runtime)
+
+    with runtime.store.read() as cur:
+        rows = kpi_figures(
+            cur, "first_pass_yield", period="month", by="all", start=None, end=None, as_of=AS_OF
+        )
+    assert [
+        (r["period_start"], r["figure"], r["numerator"], r["denominator"], r["orders"])
+        for r in rows
+    ] == [
+        (date(2026, 5, 1), D("0.5000"), 1, 2, 2),
+        (date(2026, 6, 1), D("1.0000"), 1, 1, 1),
+    ]  # fmt: skip
+    assert figures(runtime, "first_pass_yield", "region") == {
+        (5, "north"): D("1.0000"), (5, "south"): D("0.0000"), (6, "north"): D("1.0000"),
+    }  # fmt: skip
+    assert figures(runtime, "first_pass_yield", "product_line") == {
+        (5, "GEA"): D("0.5000"), (6, "GEA"): D("1.0000"),
+    }  # fmt: skip
+
+    assert behind(runtime, "first_pass_yield", 5) == ["SO-P", "SO-R"]
+    assert behind(runtime, "first_pass_yield", 5, "region", "south") == ["SO-R"]
+    assert behind(runtime, "first_pass_yield", 6) == ["SO-J"]
+    assert behind(runtime, "first_pass_yield", 7) == []
 
     assert set(check(runtime, "kpis").values()) == {0}
