@@ -1,5 +1,8 @@
 """Lists as files: a list route answers every page of its list as one CSV or XLSX download.
 
+`Listing.page` serves a keyset-paged list; `Listing.whole` a list a route reads at once (an
+unpaged list, or a report whose rows sit under one key beside its totals).
+
 `?format=csv|xlsx` (or `Accept: text/csv` / the XLSX media type) on a list route turns its
 answer from one JSON page into a file of all the list's rows, from the given cursor on, walked
 a page at a time through the same query, filters and permission as the JSON page. The file
@@ -99,6 +102,26 @@ class Listing:
             return json_response({"items": [shape(r) for r in rows], "next_cursor": cursor})
         self._refuse_customers()
         return self._file(name, _walk(fetch, after, cursor_of, self._max_rows()), shape)
+
+    def whole(
+        self,
+        name: str,
+        read: Callable[[], dict[str, Any]],
+        *,
+        items: str = "items",
+        shape: Callable[[Row], Row] = to_json_ready,
+    ) -> Response:
+        """A list answered whole, not a page at a time: `read()` is the route's JSON body as
+        it always was (totals and all); a file holds the rows under its `items` key."""
+        if self.format != "json":
+            self._refuse_customers()  # before anything is read
+        body = read()
+        if self.format == "json":
+            return json_response(body)
+        rows: list[Row] = body[items]
+        if len(rows) > self._max_rows():
+            raise self._too_large()
+        return self._file(name, iter([rows]), shape)
 
     def _refuse_customers(self) -> None:
         principal = getattr(self.request.state, "principal", None)

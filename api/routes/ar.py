@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
@@ -11,6 +11,7 @@ from starlette.responses import Response
 from api.auth import allow
 from api.deps import MinPosition, RuntimeDep, wait_for_position
 from api.errors import ApiError
+from api.exports import ListingDep
 from api.responses import json_response
 from api.types import CodeQuery
 from projections import ar
@@ -28,6 +29,7 @@ def _today() -> date:
 @router.get("/ageing", dependencies=[allow("finance:read")])
 def get_ageing(
     rt: RuntimeDep,
+    listing: ListingDep,
     as_of: Annotated[date | None, Query(description="Business day (default: today)")] = None,
     customer: CodeQuery = None,
     currency: CurrencyQuery = None,
@@ -37,9 +39,13 @@ def get_ageing(
     a day, per customer and currency, with totals per currency and the open-items total of
     the same day (always equal to the ageing total)."""
     wait_for_position(rt, min_position, "receivables")
-    with rt.store.read() as cur:
-        report = ar.ageing(cur, as_of=as_of or _today(), customer=customer, currency=currency)
-    return json_response(report)
+
+    def read() -> dict[str, Any]:
+        with rt.store.read() as cur:
+            return ar.ageing(cur, as_of=as_of or _today(), customer=customer, currency=currency)
+
+    # a file: one row per customer and currency, the buckets as its columns
+    return listing.whole("ageing", read, items="customers")
 
 
 @router.get("/metrics", dependencies=[allow("finance:read")])

@@ -16,9 +16,9 @@ from api.deps import (
     MinPosition,
     RuntimeDep,
     command_response,
-    position_page,
     wait_for_position,
 )
+from api.exports import ListingDep, reader
 from api.responses import json_response
 from api.routes.models import Body
 from api.types import Code, CodePath, CodeQuery, ExactDecimal, PositionCursor
@@ -83,6 +83,7 @@ def cancel_credit_note(
 @router.get("/credit-notes", dependencies=[allow("finance:read")])
 def list_credit_notes(
     rt: RuntimeDep,
+    listing: ListingDep,
     customer: CodeQuery = None,
     invoice_number: CodeQuery = None,
     after: PositionCursor = None,
@@ -91,11 +92,10 @@ def list_credit_notes(
 ) -> Response:
     """Credit notes in the order they were issued, by customer or invoice."""
     wait_for_position(rt, min_position, "receivables")
-    with rt.store.read() as cur:
-        rows = credits.list_credit_notes(
-            cur, customer=customer, invoice_number=invoice_number, after=after, limit=limit
-        )
-    return position_page(rows, limit)
+    fetch = reader(rt, credits.list_credit_notes, customer=customer,
+                   invoice_number=invoice_number)  # fmt: skip
+    return listing.page("credit-notes", fetch, after=after, limit=limit,
+                        cursor_of=lambda row: row["position"])  # fmt: skip
 
 
 @router.get("/credit-notes/{number}", dependencies=[allow("finance:read")])

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from api.auth import allow
-from api.deps import MinPosition, RuntimeDep, position_page, to_json_ready, wait_for_position
+from api.deps import MinPosition, RuntimeDep, to_json_ready, wait_for_position
 from api.errors import ApiError
 from api.exports import ListingDep, reader
 from api.responses import json_response
+from api.runtime import Runtime
 from api.types import MAX_POSITION, CodePath, CodeQuery
 from projections import queries
 
@@ -72,6 +74,7 @@ def stock_movements(
     sku: CodePath,
     warehouse: CodePath,
     rt: RuntimeDep,
+    listing: ListingDep,
     after: Annotated[
         int | None, Query(ge=0, le=MAX_POSITION, description="Cursor: last position seen")
     ] = None,
@@ -80,32 +83,38 @@ def stock_movements(
 ) -> Response:
     """The movement ledger of one item: each movement with running balances."""
     wait_for_position(rt, min_position, "inventory")
-    with rt.store.read() as cur:
-        rows = queries.movements(cur, sku, warehouse, after=after, limit=limit)
-    return position_page(rows, limit)
+    fetch = reader(rt, queries.movements, sku=sku, warehouse=warehouse)
+    return listing.page("movements", fetch, after=after, limit=limit,
+                        cursor_of=lambda row: row["position"])  # fmt: skip
 
 
 @router.get("/safety-alerts", dependencies=[allow("stock:read")])
 def safety_alerts(
     rt: RuntimeDep,
+    listing: ListingDep,
     status: Literal["open", "cleared"] | None = None,
     min_position: MinPosition = None,
 ) -> Response:
     """Items whose projected stock fell below safety stock, and what was requisitioned."""
     wait_for_position(rt, min_position, "safety_stock")
-    with rt.store.read() as cur:
-        rows = queries.list_safety_alerts(cur, status=status)
-    return json_response({"items": [to_json_ready(r) for r in rows]})
+    return listing.whole("safety-alerts", lambda: _items(rt, queries.list_safety_alerts, status))
 
 
 @router.get("/purchase-requisitions", dependencies=[allow("stock:read")])
 def purchase_requisitions(
     rt: RuntimeDep,
+    listing: ListingDep,
     status: Literal["open", "closed"] | None = None,
     min_position: MinPosition = None,
 ) -> Response:
     """Requests to purchase, raised automatically for safety-stock gaps."""
     wait_for_position(rt, min_position, "purchasing")
+    return listing.whole(
+        "purchase-requisitions", lambda: _items(rt, queries.list_requisitions, status)
+    )
+
+
+def _items(rt: Runtime, query: Callable[..., list[dict[str, Any]]], status: str | None
+           ) -> dict[str, Any]:  # fmt: skip
     with rt.store.read() as cur:
-        rows = queries.list_requisitions(cur, status=status)
-    return json_response({"items": [to_json_ready(r) for r in rows]})
+        return {"items": [to_json_ready(r) for r in query(cur, status=status)]}

@@ -26,6 +26,7 @@ from api.deps import (
     wait_for_position,
 )
 from api.errors import ApiError
+from api.exports import ListingDep
 from api.matching import run_auto_match, unapplied_page
 from api.responses import json_response
 from api.routes.models import Body as BodyModel
@@ -78,6 +79,7 @@ def run_matching(rt: RuntimeDep, meta: MetaDep, body: RunIn | None = None) -> Re
 @router.get("/payments/unapplied", dependencies=[allow("finance:read")])
 def unapplied_payments(
     rt: RuntimeDep,
+    listing: ListingDep,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
     after: Annotated[str | None, Query(max_length=80)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -88,11 +90,13 @@ def unapplied_payments(
     wait_for_position(rt, min_position, "receivables")
     cursor = _cursor(after)
     today = datetime.now(UTC).date()
-    rows = unapplied_page(rt, after=cursor, currency=currency, limit=limit, as_of=today)
-    last = rows[-1] if len(rows) == limit else None
-    next_cursor = f"{last['value_date']}/{last['bank_ref']}" if last else None
-    body = {"items": [_queue_row(row) for row in rows], "next_cursor": next_cursor}
-    return json_response(body)
+
+    def fetch(after: tuple[str, str] | None, limit: int) -> list[dict[str, Any]]:
+        return unapplied_page(rt, after=after, currency=currency, limit=limit, as_of=today)
+
+    return listing.page("unapplied-payments", fetch, after=cursor, limit=limit,
+                        cursor_of=lambda row: (str(row["value_date"]), row["bank_ref"]),
+                        encode="/".join, shape=_queue_row)  # fmt: skip
 
 
 def _cursor(after: str | None) -> tuple[str, str] | None:

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from api.auth import allow
 from api.deps import MinPosition, RuntimeDep, to_json_ready, wait_for_position
 from api.errors import ApiError
+from api.exports import ListingDep, reader
 from api.responses import json_response
 from api.runtime import Runtime
 from api.types import CodeQuery
@@ -27,6 +28,7 @@ Status = Literal["pending", "sending", "delivered", "failed", "skipped"]
 @router.get("", dependencies=[allow("notifications:read")])
 def list_notifications(
     rt: RuntimeDep,
+    listing: ListingDep,
     status: Status | None = None,
     kind: Annotated[str | None, Query(max_length=64, pattern=KIND_PATTERN)] = None,
     order_number: CodeQuery = None,
@@ -39,10 +41,10 @@ def list_notifications(
     wait_for_position(rt, min_position, "outbox")
     filters = {"status": status, "kind": kind, "order_number": order_number, "channel": channel}
     cursor = (int(after.split("-", 1)[0]), after) if after else None
-    with rt.store.read() as cur:
-        rows = deliveries.list_notifications(cur, filters=filters, after=cursor, limit=limit)
-    next_cursor = rows[-1]["id"] if len(rows) == limit else None
-    return json_response({"items": [_view(row) for row in rows], "next_cursor": next_cursor})
+    fetch = reader(rt, deliveries.list_notifications, filters=filters)
+    return listing.page("notifications", fetch, after=cursor, limit=limit, shape=_view,
+                        cursor_of=lambda row: (int(row["id"].split("-", 1)[0]), row["id"]),
+                        encode=lambda cursor: cursor[1])  # fmt: skip
 
 
 @router.get("/{notification_id}", dependencies=[allow("notifications:read")])

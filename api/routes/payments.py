@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from fastapi import APIRouter
 from pydantic import Field
@@ -19,6 +20,7 @@ from api.deps import (
     to_json_ready,
     wait_for_position,
 )
+from api.exports import ListingDep
 from api.responses import json_response
 from api.routes.models import Body
 from api.types import Code, CodePath, CodeQuery, ExactDecimal
@@ -103,6 +105,7 @@ def unallocate_payment(
 def open_items(
     rt: RuntimeDep,
     scope: CustomerScope,
+    listing: ListingDep,
     customer: CodeQuery = None,
     as_of: date | None = None,
     min_position: MinPosition = None,
@@ -112,10 +115,13 @@ def open_items(
     date from the invoices and the allocations effective by then."""
     wait_for_position(rt, min_position, "receivables")
     day = as_of or datetime.now(UTC).date()
-    with rt.store.read() as cur:
-        items = queries.open_items(cur, customer=scoped(scope, customer), as_of=day)
-    totals: dict[str, Decimal] = {}
-    for item in items:  # one total per currency: amounts in two currencies do not add up
-        totals[item["currency"]] = totals.get(item["currency"], Decimal(0)) + item["open"]
-    body = {"as_of": day, "items": [to_json_ready(i) for i in items], "total_open": totals}
-    return json_response(body)
+
+    def read() -> dict[str, Any]:
+        with rt.store.read() as cur:
+            items = queries.open_items(cur, customer=scoped(scope, customer), as_of=day)
+        totals: dict[str, Decimal] = {}
+        for item in items:  # one total per currency: amounts in two currencies do not add up
+            totals[item["currency"]] = totals.get(item["currency"], Decimal(0)) + item["open"]
+        return {"as_of": day, "items": [to_json_ready(i) for i in items], "total_open": totals}
+
+    return listing.whole("open-items", read)

@@ -17,11 +17,11 @@ from api.deps import (
     MinPosition,
     RuntimeDep,
     command_response,
-    position_page,
     to_json_ready,
     wait_for_position,
 )
 from api.errors import ApiError
+from api.exports import ListingDep, reader
 from api.responses import json_response
 from api.routes.models import Body
 from api.types import CodePath, CodeQuery, ExactDecimal, PositionCursor
@@ -85,6 +85,7 @@ def reject_write_off(
 @router.get("/write-offs", dependencies=[allow("finance:read")])
 def list_write_offs(
     rt: RuntimeDep,
+    listing: ListingDep,
     status: Literal["pending", "approved", "rejected"] | None = None,
     customer: CodeQuery = None,
     after: PositionCursor = None,
@@ -93,11 +94,9 @@ def list_write_offs(
 ) -> Response:
     """Write-offs in the order they were requested; `status=pending` is the approvers' queue."""
     wait_for_position(rt, min_position, "receivables")
-    with rt.store.read() as cur:
-        rows = credits.list_write_offs(
-            cur, status=status, customer=customer, after=after, limit=limit
-        )
-    return position_page(rows, limit)
+    fetch = reader(rt, credits.list_write_offs, status=status, customer=customer)
+    return listing.page("write-offs", fetch, after=after, limit=limit,
+                        cursor_of=lambda row: row["position"])  # fmt: skip
 
 
 @router.get("/write-offs/{write_off_id}", dependencies=[allow("finance:read")])

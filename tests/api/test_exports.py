@@ -91,7 +91,17 @@ def as_csv(value: Any) -> str:
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
     text = str(value)
-    return "'" + text if isinstance(value, str) and text[:1] in "=+-@" else text
+    formula = isinstance(value, str) and text[:1] in ("=", "+", "-", "@") and not is_number(text)
+    return "'" + text if formula else text
+
+
+def is_number(text: str) -> bool:
+    """A decimal the JSON answer writes as a string ("-1"): a number in the file, never text."""
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return True
 
 
 def same_cell(cell: Any, value: Any) -> bool:
@@ -202,3 +212,58 @@ def test_a_bad_format_is_a_problem_accept_chooses_the_file_and_a_long_list_is_ne
     with pytest.raises(exports.ExportTooLarge):
         trading.get("/inventory", format="csv")  # the stream breaks off: no short file
     assert len(csv_rows(trading.get("/inventory", format="csv", warehouse="WH-1"))) == 3
+
+
+WHOLE_LISTS = {  # path: the key of the JSON answer whose rows the file holds
+    "/open-items": "items",
+    "/ar/ageing": "customers",
+    "/safety-alerts": "items",
+    "/purchase-requisitions": "items",
+}
+PAGED_LISTS = ("/inventory/SKU-1/WH-1/movements", "/payments/unapplied", "/credit-notes",
+               "/write-offs", "/notifications")  # fmt: skip
+
+
+def test_unpaged_lists_and_other_paged_lists_export_their_json_rows(trading: Api) -> None:
+    for n in (1, 2, 3):
+        trading.ok("/payments", {"bank_ref": f"BANK-{n}", "payer": "Contoso", "amount": f"{n}.00",
+                                 "currency": "EUR", "value_date": f"2026-03-0{n}"},
+                   201)  # fmt: skip
+    listed: dict[str, list[dict[str, Any]]] = {
+        path: trading.read(path)[key] for path, key in WHOLE_LISTS.items()
+    }
+    listed |= {path: every_page(trading, path) for path in PAGED_LISTS}
+    for path in ("/open-items", "/ar/ageing", "/inventory/SKU-1/WH-1/movements",
+                 "/payments/unapplied"):  # fmt: skip
+        assert len(listed[path]) >= (1 if path == "/ar/ageing" else 3), path
+    assert {"customer", "currency", "not_due", "over_90", "total"} <= set(listed["/ar/ageing"][0])
+
+    for path, items in listed.items():
+        as_csv_file = csv_rows(trading.get(path, format="csv"))
+        assert as_csv_file == [{k: as_csv(v) for k, v in item.items()} for item in items], path
+        as_xlsx_file = xlsx_rows(trading.get(path, format="xlsx"))
+        assert len(as_xlsx_file) == len(items), path
+        assert [list(cells) for cells in as_xlsx_file] == [list(item) for item in items], path
+    ageing = xlsx_rows(trading.get("/ar/ageing", format="xlsx"))
+    assert sum(Decimal(repr(row["total"])) for row in ageing) == sum(
+        Decimal(row["open"]) for row in listed["/open-items"]
+    )
+
+
+def test_a_customer_reads_its_open_items_as_json_but_gets_no_file(trading: Api) -> None:
+    customer = {"X-Role": "customer", "X-Customer": "C-1"}
+    own = trading.client.get("/open-items", headers=customer)
+    assert own.status_code == 200, own.text
+    assert own.headers["content-type"] == "application/json"
+    assert own.json()["items"] == trading.read("/open-items", customer="C-1")["items"]
+    assert len(own.json()["items"]) == 3
+    for fmt in ("csv", "xlsx"):
+        answer = trading.client.get("/open-items", params={"format": fmt}, headers=customer)
+        assert_problem(answer, 403, "forbidden")
+    by_accept = trading.client.get("/open-items", headers={**customer, "Accept": XLSX_MEDIA})
+    assert_problem(by_accept, 403, "forbidden")
+    refused = trading.client.get("/ar/ageing", params={"format": "csv"},
+                                 headers={"X-Role": "warehouse"})  # fmt: skip
+    assert assert_problem(refused, 403, "forbidden")["permission"] == "finance:read"
+    trading.runtime.settings.export_max_rows = 2  # three open items
+    assert_problem(trading.get("/open-items", format="csv"), 422, "export-too-large")
