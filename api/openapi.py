@@ -136,9 +136,9 @@ def _document_files(operation: dict[str, Any]) -> None:
         return
     ok = operation.setdefault("responses", {}).setdefault("200", {"description": "OK"})
     content = ok.setdefault("content", {})
-    content["text/csv"] = {"schema": {"type": "string", "description": "Every page, as CSV"}}
+    content["text/csv"] = {"schema": {"type": "string", "description": "The whole list, as CSV"}}
     content[XLSX_MEDIA] = {
-        "schema": {"type": "string", "format": "binary", "description": "Every page, as XLSX"}
+        "schema": {"type": "string", "format": "binary", "description": "The whole list, as XLSX"}
     }
 
 
