@@ -130,9 +130,7 @@ def disable(
     reason: Annotated[str, typer.Option(help="Why")] = "disabled from the command line",
 ) -> None:
     """Stop a user at once: every key and session of theirs is refused."""
-    with runtime() as opened:
-        opened.ledger.set_user_enabled(_meta("disable"), name=name, enabled=False, reason=reason)
-        console.print(f"disabled {name}")
+    _set_enabled(name, reason, enabled=False)
 
 
 @users_cli.command("enable")
@@ -141,9 +139,14 @@ def enable(
     reason: Annotated[str, typer.Option(help="Why")] = "enabled from the command line",
 ) -> None:
     """Let a disabled user act again."""
+    _set_enabled(name, reason, enabled=True)
+
+
+def _set_enabled(name: str, reason: str, *, enabled: bool) -> None:
+    verb = "enable" if enabled else "disable"
     with runtime() as opened:
-        opened.ledger.set_user_enabled(_meta("enable"), name=name, enabled=True, reason=reason)
-        console.print(f"enabled {name}")
+        opened.ledger.set_user_enabled(_meta(verb), name=name, enabled=enabled, reason=reason)
+        console.print(f"{verb}d {name}")
 
 
 @users_cli.command("list")

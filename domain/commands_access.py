@@ -7,7 +7,8 @@ facts that switch them on and off, attributed like every other command.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
@@ -25,6 +26,8 @@ from domain.customers import customer_id
 from domain.exceptions import InvalidInput, NotFound
 from domain.values import Meta, code, text
 
+A = TypeVar("A", User, ApiKey)
+
 
 def _user_result(user: User) -> dict[str, Any]:
     return {
@@ -39,23 +42,21 @@ def _user_result(user: User) -> dict[str, Any]:
 class AccessCommands(LedgerBase):
     def user(self, name: str) -> User:
         """A user as stored now (always read fresh: access decisions never trust a cache)."""
-        try:
-            found: Any = self.repository.get(user_id(name))
-        except AggregateNotFoundError:
-            raise NotFound(f"user {name!r} not found") from None
-        if not isinstance(found, User):
-            raise NotFound(f"user {name!r} not found")
-        return found
+        return self._fresh(User, user_id(name), f"user {name!r}")
 
     def api_key(self, key_id: str) -> ApiKey:
         if not KEY_ID.match(key_id):
             raise NotFound("key not found")
+        return self._fresh(ApiKey, api_key_id(key_id), f"key {key_id}")
+
+    def _fresh(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
+        """Read from the store, never from this process's cache of saved aggregates."""
         try:
-            found: Any = self.repository.get(api_key_id(key_id))
+            found: Any = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise NotFound(f"key {key_id} not found") from None
-        if not isinstance(found, ApiKey):
-            raise NotFound(f"key {key_id} not found")
+            raise NotFound(f"{what} not found") from None
+        if not isinstance(found, cls):
+            raise NotFound(f"{what} not found")
         return found
 
     def _customer_of(self, given: Any) -> str | None:

@@ -42,6 +42,16 @@ def test_a_first_admin_is_created_from_the_cli_and_signs_in(settings: Settings) 
     assert "alice" in out
     assert "admin" in out
     assert key.split("_", 2)[2] not in out
+    code, out, err = run(settings, "users", "disable", "alice", "--reason", "left")
+    assert (code, out.strip()) == (0, "disabled alice"), err
+    with TestClient(create_app(settings)) as client:
+        refused = client.get("/auth/me", headers={"Authorization": f"Bearer {key}"})
+        assert_problem(refused, 401, "unauthenticated")
+    code, _, err = run(settings, "users", "disable", "alice")
+    assert code == 1
+    assert "already disabled" in err
+    code, out, err = run(settings, "users", "enable", "alice")
+    assert (code, out.strip()) == (0, "enabled alice"), err
     key_id = key.split("_")[1]
     code, out, err = run(settings, "users", "revoke-key", key_id)
     assert code == 0, err
