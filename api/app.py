@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.routing import BaseRoute
 
 from api.auth import by_credentials
+from api.console import console_routes, install_console
 from api.docs_page import serve_docs
 from api.errors import install_error_handlers
 from api.hardening import harden
@@ -82,7 +83,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.authenticator = by_credentials
     app.add_middleware(RedactingMiddleware)
     harden(app, settings)
+    install_console(app)
     app.router.routes.extend(_resource_routes())
+    app.router.routes.extend(console_routes())
     return app
 
 

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.params import Depends as DependsParam
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.access import Principal, now
@@ -154,22 +153,24 @@ def allow(permission: str, *, customers: bool = False) -> Any:
     return Depends(Allow(permission, customers=customers))
 
 
+def _guards(route: Any) -> list[Allow | Public]:
+    """The permission guards a route declared: in `dependencies=[allow(…)]`, or as a
+    parameter (a console page takes its `Viewer` from `page(…)`)."""
+    dependant = getattr(route, "dependant", None)
+    found: list[Allow | Public] = []
+    for sub in getattr(dependant, "dependencies", ()):
+        call = getattr(sub, "call", None)
+        if isinstance(call, Allow | Public) and not any(call is seen for seen in found):
+            found.append(call)
+    return found
+
+
 def serves_customers(route: Any) -> bool:
     """Whether a route is declared to serve customer users (scoped to their account)."""
-    return any(
-        isinstance(dependency, DependsParam)
-        and isinstance(dependency.dependency, Allow)
-        and dependency.dependency.customers
-        for dependency in getattr(route, "dependencies", ())
-    )
+    return any(isinstance(guard, Allow) and guard.customers for guard in _guards(route))
 
 
 def declared_permission(route: Any) -> str | None:
     """The permission a route declared, or None (a test fails every route without one)."""
-    found = [
-        dependency.dependency.permission
-        for dependency in getattr(route, "dependencies", ())
-        if isinstance(dependency, DependsParam)
-        and isinstance(dependency.dependency, Allow | Public)
-    ]
-    return found[0] if len(found) == 1 else None
+    found = _guards(route)
+    return found[0].permission if len(found) == 1 else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import secrets
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -111,7 +112,8 @@ def serve(
         if demo_if_empty and opened.ledger.head() == 0:
             _load_demo(opened, 200)
         console.print(
-            f"OrderLedger on [bold]http://{bind_host}:{bind_port}[/bold]  (API docs: http://{bind_host}:{bind_port}/docs)"
+            f"OrderLedger on [bold]http://{bind_host}:{bind_port}[/bold]  (console:"
+            f" http://{bind_host}:{bind_port}/console, API docs: http://{bind_host}:{bind_port}/docs)"
         )
         app = create_app(settings, runtime=opened)
         config = server_config(
@@ -173,20 +175,28 @@ def _demo_users(opened: Runtime, path: Path) -> None:
 
     meta = Meta(actor="demo", correlation_id=uuid.uuid4().hex, command="demo users",
                 at=datetime.now(UTC), role="admin")  # fmt: skip
-    lines = ["# OrderLedger demo users: user, role, API key (send as Authorization: Bearer)"]
-    admin_key = ""
+    lines = [
+        "# OrderLedger demo users: user, role, API key (send as Authorization: Bearer),"
+        " console password"
+    ]
+    admin_key, manager_password = "", ""
     for role in ROLES:
         name = f"demo.{role}"
         customer = "C-ALPINE" if role == "customer" else None  # a customer with orders
-        opened.access.create_user(meta, name=name, role=role, customer=customer)
+        password = secrets.token_urlsafe(12)
+        opened.access.create_user(meta, name=name, role=role, customer=customer,
+                                  password=password)  # fmt: skip
         _, key = opened.access.issue_key(meta, name=name, label="demo")
-        lines.append(f"{name}\t{role}\t{key}")
+        lines.append(f"{name}\t{role}\t{key}\t{password}")
         admin_key = key if role == "admin" else admin_key
+        manager_password = password if role == "manager" else manager_password
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.chmod(0o600)
     path.write_text("\n".join(lines) + "\n")
-    console.print(f"demo users: one per role, keys in {path}; the administrator's key:")
+    console.print(f"demo users: one per role, keys and console passwords in {path}")
+    console.print(f"console: sign in as demo.manager with password {manager_password}")
+    console.print("the administrator's key:")
     print(admin_key)
 
 

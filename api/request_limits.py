@@ -104,6 +104,10 @@ class RequestLimits:
         await self.app(scope, counting, send)
 
 
+# The console's own forms (every other change a page makes is a JSON call to the API).
+CONSOLE_FORMS = frozenset({"/console/sign-in", "/console/sign-out"})
+
+
 def refuse_early(scope: Scope, limits: Limits) -> Response | None:
     """The problem for a request refused on its head alone, or None."""
     request = Request(scope)
@@ -131,7 +135,7 @@ def refuse_early(scope: Scope, limits: Limits) -> Response | None:
 
 def unsupported_media(request: Request, headers: Headers, limits: Limits) -> Response | None:
     """JSON everywhere; process definitions may also be written in YAML; file uploads are
-    multipart forms."""
+    multipart forms; the console's sign-in and sign-out are plain HTML forms."""
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     path = request.url.path
     if content_type == "application/json" or content_type.endswith("+json"):
@@ -141,6 +145,8 @@ def unsupported_media(request: Request, headers: Headers, limits: Limits) -> Res
         return None
     definitions = path.startswith("/workflows/") or path == "/approval-policy"
     if definitions and content_type in YAML_TYPES:
+        return None
+    if path in CONSOLE_FORMS and content_type == "application/x-www-form-urlencoded":
         return None
     wanted = "multipart/form-data" if upload else "application/json"
     detail = f"send the body as {wanted}, not {content_type or 'no content type'}"

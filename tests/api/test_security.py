@@ -53,7 +53,7 @@ def test_a_route_without_a_declared_permission_is_caught() -> None:
 def _call(client: TestClient, route: APIRoute, headers: dict[str, str]) -> httpx.Response:
     path = re.sub(r"\{[^}]+\}", "X-1", route.path)
     method = sorted(route.methods - {"HEAD"})[0]
-    return client.request(method, path, headers=headers)
+    return client.request(method, path, headers=headers, follow_redirects=False)
 
 
 def test_every_route_for_every_role_is_allowed_or_refused_as_the_matrix_says(
@@ -69,6 +69,9 @@ def test_every_route_for_every_role_is_allowed_or_refused_as_the_matrix_says(
         permission = declared_permission(route)
         assert permission is not None
         anonymous = _call(secured.client, route, {})
+        if route.path.startswith("/console"):
+            checked += _check_page(secured, route, permission, anonymous, wrong)
+            continue
         if permission == PUBLIC:
             if anonymous.status_code in (401, 403):
                 wrong.append(f"{route.path} is public yet refused {anonymous.status_code}")
@@ -91,6 +94,34 @@ def test_every_route_for_every_role_is_allowed_or_refused_as_the_matrix_says(
     assert checked == len(ROLES) * len(list(routes_of(secured.client.app)))  # type: ignore[arg-type]
     # Refused requests stored nothing; allowed ones had no body, so stored nothing either.
     assert secured.head() == head
+
+
+def _check_page(
+    secured: Secured, route: APIRoute, permission: str, anonymous: httpx.Response,
+    wrong: list[str],
+) -> int:  # fmt: skip
+    """A console page: no session sends the browser to sign in (303); a role without the
+    permission gets an HTML page saying so (403); a role with it is let in."""
+    if permission == PUBLIC:
+        if anonymous.status_code in (401, 403):
+            wrong.append(f"{route.path} is public yet refused {anonymous.status_code}")
+    elif anonymous.status_code != 303 or not anonymous.headers["location"].startswith(
+        "/console/sign-in?next="
+    ):
+        wrong.append(f"page {route.path} without a session: {anonymous.status_code}")
+    for role in ROLES:
+        response = _call(secured.client, route, secured.as_role(role))
+        customer_ok = (
+            role != "customer" or serves_customers(route) or permission in (PUBLIC, SIGNED_IN)
+        )
+        if allows(role, permission) and customer_ok:
+            if response.status_code in (401, 403) or response.status_code == 303 and (
+                response.headers["location"].startswith("/console/sign-in")
+            ):
+                wrong.append(f"{role} refused page {route.path}: {response.status_code}")
+        elif response.status_code != 403 or "text/html" not in response.headers["content-type"]:
+            wrong.append(f"{role} not refused page {route.path}: {response.status_code}")
+    return len(ROLES)
 
 
 def test_a_key_is_issued_once_works_and_stops_when_revoked_or_its_user_disabled(

@@ -1,0 +1,121 @@
+// OrderLedger console: the light touch of JavaScript the pages need, and nothing inline
+// (the page policy allows scripts from this server only).
+//  - [data-chart="ID"]: draws the Plotly figure in <script type="application/json" id="ID">;
+//    a click on a point whose customdata is an address opens it (the drill-down).
+//  - form[data-api]: sends the form to the API with the session's CSRF token, shows the
+//    problem's detail on refusal, and reloads (or goes to data-after) on success.
+//  - [data-live-source][data-live-fragment]: listens to a server-sent event stream and
+//    replaces its own content with the fragment's whenever an event arrives.
+(function () {
+  "use strict";
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = csrfMeta ? csrfMeta.getAttribute("content") : null;
+
+  function drawCharts() {
+    if (!window.Plotly) return;
+    document.querySelectorAll("[data-chart]").forEach(function (el) {
+      var source = document.getElementById(el.getAttribute("data-chart"));
+      if (!source) return;
+      var figure = JSON.parse(source.textContent);
+      var layout = Object.assign({ margin: { t: 30, r: 10, b: 40, l: 50 }, autosize: true },
+        figure.layout || {});
+      window.Plotly.newPlot(el, figure.data, layout,
+        { responsive: true, displaylogo: false, displayModeBar: false }).then(function () {
+          el.setAttribute("data-rendered", "true");
+        });
+      el.on("plotly_click", function (event) {
+        var point = event.points && event.points[0];
+        var target = point && (point.customdata !== undefined ? point.customdata : null);
+        if (Array.isArray(target)) target = target[0];
+        if (typeof target === "string" && target.charAt(0) === "/") window.location = target;
+      });
+    });
+  }
+
+  function formBody(form) {
+    var hasFile = form.querySelector('input[type="file"]');
+    var data = new FormData(form);
+    if (hasFile) return { body: data, type: null };
+    var json = {};
+    data.forEach(function (value, key) {
+      if (value === "") return;
+      var input = form.elements[key];
+      json[key] = input && input.getAttribute("data-type") === "number" ? Number(value) : value;
+    });
+    return { body: JSON.stringify(json), type: "application/json" };
+  }
+
+  function wireApiForms() {
+    document.querySelectorAll("form[data-api]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var out = form.querySelector(".form-error") || form.appendChild(
+          Object.assign(document.createElement("p"), { className: "form-error" }));
+        out.setAttribute("role", "alert");
+        out.textContent = "";
+        var payload = formBody(form);
+        var headers = { "Accept": "application/json" };
+        if (csrf) headers["X-CSRF-Token"] = csrf;
+        if (payload.type) headers["Content-Type"] = payload.type;
+        var button = form.querySelector('button[type="submit"], button:not([type])');
+        if (button) button.disabled = true;
+        fetch(form.getAttribute("data-api"), {
+          method: form.getAttribute("data-method") || "POST", headers: headers,
+          body: payload.body, credentials: "same-origin"
+        }).then(function (response) {
+          return response.text().then(function (text) {
+            var body = null;
+            try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
+            if (!response.ok) {
+              out.textContent = (body && (body.detail || body.title)) || response.statusText;
+              if (body && body.errors) out.textContent += " " + JSON.stringify(body.errors);
+              if (button) button.disabled = false;
+              form.dispatchEvent(new CustomEvent("api:refused", { detail: body }));
+              return;
+            }
+            form.dispatchEvent(new CustomEvent("api:done", { detail: body }));
+            if (form.hasAttribute("data-keep")) { if (button) button.disabled = false; return; }
+            var after = form.getAttribute("data-after");
+            if (after) window.location = after; else window.location.reload();
+          });
+        }).catch(function (error) {
+          out.textContent = String(error);
+          if (button) button.disabled = false;
+        });
+      });
+    });
+  }
+
+  function wireLive() {
+    document.querySelectorAll("[data-live-source][data-live-fragment]").forEach(function (el) {
+      if (!window.EventSource) return;
+      var pending = null;
+      var source = new EventSource(el.getAttribute("data-live-source"));
+      function refresh() {
+        pending = null;
+        fetch(el.getAttribute("data-live-fragment"), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : null; })
+          .then(function (html) {
+            if (html === null) return;
+            el.innerHTML = html;
+            el.setAttribute("data-live-updated", String(Date.now()));
+          });
+      }
+      source.onmessage = function () { if (!pending) pending = setTimeout(refresh, 150); };
+      source.addEventListener("open", function () { el.setAttribute("data-live", "open"); });
+      // Named events (the order stream names each by its kind) refresh the content too.
+      var kinds = (el.getAttribute("data-live-events") || "").split(" ");
+      kinds.forEach(function (kind) {
+        if (kind) source.addEventListener(kind, function () {
+          if (!pending) pending = setTimeout(refresh, 150);
+        });
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    drawCharts();
+    wireApiForms();
+    wireLive();
+  });
+})();
