@@ -80,10 +80,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     serve_docs(app)
     install_openapi(app)
     install_error_handlers(app)
+    install_console(app)  # after the API's handlers: it answers console addresses with pages
     app.state.authenticator = by_credentials
     app.add_middleware(RedactingMiddleware)
     harden(app, settings)
-    install_console(app)
     app.router.routes.extend(_resource_routes())
     app.router.routes.extend(console_routes())
     return app

@@ -11,6 +11,7 @@ import functools
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
@@ -44,5 +45,18 @@ def install_console(app: FastAPI) -> None:
         return render(None, "error.html", status=exc.status, language=language, title=exc.title,
                       detail=exc.detail, back=back)  # fmt: skip
 
+    api_http_error = app.exception_handlers[StarletteHTTPException]
+
+    async def missing_page(request: Request, exc: Exception) -> Response:
+        """An unknown console address is a page too; the API's answers stay problems."""
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404 and request.url.path.startswith("/console"):
+            t = translator(language_of(request))
+            return await refused_page(
+                request, PageRefused(404, t("Not found"), t("There is no such page."))
+            )
+        return await api_http_error(request, exc)  # type: ignore[misc]
+
     app.add_exception_handler(SignInNeeded, sign_in_first)
     app.add_exception_handler(PageRefused, refused_page)
+    app.add_exception_handler(StarletteHTTPException, missing_page)

@@ -115,8 +115,9 @@ def _check_page(
             role != "customer" or serves_customers(route) or permission in (PUBLIC, SIGNED_IN)
         )
         if allows(role, permission) and customer_ok:
-            if response.status_code in (401, 403) or response.status_code == 303 and (
-                response.headers["location"].startswith("/console/sign-in")
+            if response.status_code in (401, 403) or (
+                response.status_code == 303
+                and (response.headers["location"].startswith("/console/sign-in"))
             ):
                 wrong.append(f"{role} refused page {route.path}: {response.status_code}")
         elif response.status_code != 403 or "text/html" not in response.headers["content-type"]:
