@@ -6,6 +6,7 @@
 //    problem's detail on refusal, and reloads (or goes to data-after) on success.
 //  - [data-live-source][data-live-fragment]: listens to a server-sent event stream and
 //    replaces its own content with the fragment's whenever an event arrives.
+//  - form[data-fill]: shows what the API answered (see below).
 (function () {
   "use strict";
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
@@ -113,9 +114,27 @@
     });
   }
 
+  // form[data-fill="ID"] (with data-keep): on success, each [data-fill-field="name"] inside
+  // the element ID shows the answer's field, and the element is shown.
+  function wireFills() {
+    document.querySelectorAll("form[data-fill]").forEach(function (form) {
+      form.addEventListener("api:done", function (event) {
+        var target = document.getElementById(form.getAttribute("data-fill"));
+        if (!target || !event.detail) return;
+        target.querySelectorAll("[data-fill-field]").forEach(function (el) {
+          var value = event.detail[el.getAttribute("data-fill-field")];
+          if (value === undefined || value === null) return;
+          if (el.tagName === "INPUT") el.value = String(value); else el.textContent = String(value);
+        });
+        target.hidden = false;
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts();
     wireApiForms();
+    wireFills();
     wireLive();
   });
 })();
