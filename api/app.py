@@ -45,6 +45,7 @@ from api.routes import (
     sla,
     statements,
     stock,
+    tracking_links,
     users,
     warehouses,
     workflows,
@@ -104,7 +105,7 @@ def _resource_routes() -> tuple[BaseRoute, ...]:
         production, workflows, sla, receivables, invoices, matching, payments, statements,
         stock, reservations, inventory, notifications, health, credit_notes, write_offs,
         ar, credit, kpis, audit, audit_export, replay, audit_trail, read_model_checkpoints, users,
-        imports,
+        imports, tracking_links,
     ):  # fmt: skip
         combined.include_router(module.router)
     return tuple(combined.routes)

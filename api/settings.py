@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = Field(
         None, description="Signs session tokens; unset: a random key kept in the credential store"
     )
+    tracking_link_days: int = Field(
+        30, ge=1, le=366, description="How long a shared tracking link opens its order"
+    )
     secure_cookies: bool = Field(
         False, description="Session cookies only over HTTPS (set it behind TLS)"
     )

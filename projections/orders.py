@@ -125,6 +125,8 @@ class OrdersProjection(Projection):
         Index("ix_orders_sla_due", "sales_orders", "sla_due_at"),
         Index("ix_orders_sla_open", "sales_orders", "sla_breached_at, sla_due_at"),
         Index("ix_orders_customer", "sales_orders", "customer, number"),
+        # A customer's own orders, newest first (the console's tracking list).
+        Index("ix_orders_customer_created", "sales_orders", "customer, created_at"),
         Index("ix_timeline_order", "order_timeline", "number, position"),
     )
 

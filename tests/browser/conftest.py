@@ -85,6 +85,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     port = _free_port()
     env = {
         **os.environ,
+        # The code under test, not whichever checkout the virtualenv was installed from.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "ORDERLEDGER_DATABASE_URL": f"sqlite:///{folder}/ledger.db",
         "ORDERLEDGER_SIGN_IN_FAILURE_DELAY_SECONDS": "0",
         "ORDERLEDGER_PROJECTION_POLL_SECONDS": "0.2",

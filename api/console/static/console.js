@@ -6,6 +6,7 @@
 //    problem's detail on refusal, and reloads (or goes to data-after) on success.
 //  - [data-live-source][data-live-fragment]: listens to a server-sent event stream and
 //    replaces its own content with the fragment's whenever an event arrives.
+//  - form[data-fill], form[data-import-report]: show what the API answered (see below).
 (function () {
   "use strict";
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
@@ -113,9 +114,97 @@
     });
   }
 
+  // form[data-fill="ID"] (with data-keep): on success, each [data-fill-field="name"] inside
+  // the element ID shows the answer's field, and the element is shown.
+  function wireFills() {
+    document.querySelectorAll("form[data-fill]").forEach(function (form) {
+      form.addEventListener("api:done", function (event) {
+        var target = document.getElementById(form.getAttribute("data-fill"));
+        if (!target || !event.detail) return;
+        target.querySelectorAll("[data-fill-field]").forEach(function (el) {
+          var value = event.detail[el.getAttribute("data-fill-field")];
+          if (value === undefined || value === null) return;
+          if (el.tagName === "INPUT") el.value = String(value); else el.textContent = String(value);
+        });
+        target.hidden = false;
+      });
+    });
+  }
+
+  // form[data-import-report="ID"]: an import's report (the API's answer, or the report in
+  // its refusal) drawn into the element ID, labelled from the JSON its data-labels names.
+  function element(tag, text, className) {
+    var el = document.createElement(tag);
+    if (text !== undefined && text !== null) el.textContent = String(text);
+    if (className) el.className = className;
+    return el;
+  }
+
+  function drawImportReport(out, labels, report, applied) {
+    out.textContent = "";
+    out.setAttribute("data-outcome", applied ? "applied" : "refused");
+    out.appendChild(element("h3", applied ? labels.applied : labels.refused,
+      applied ? "notice" : "error"));
+    var figures = element("div", null, "figures");
+    ["rows", "created", "unchanged", "bad_rows"].forEach(function (name) {
+      if (!applied && name === "created") return;  // nothing was created
+      if (applied && name === "bad_rows" && !report.bad_rows) return;  // none skipped
+      var figure = element("div", null, "figure");
+      figure.setAttribute("data-figure", name);
+      figure.appendChild(element("div", report[name], "value"));
+      figure.appendChild(element("div", applied && name === "bad_rows" ? labels.skipped
+        : labels[name], "label"));
+      figures.appendChild(figure);
+    });
+    out.appendChild(figures);
+    if (report.bad && report.bad.length) {
+      var wrap = element("div", null, "table-wrap");
+      var table = element("table", null, "bad-rows");
+      var head = table.createTHead().insertRow();
+      head.appendChild(element("th", labels.row, "num"));
+      head.appendChild(element("th", labels.errors));
+      var body = table.createTBody();
+      report.bad.forEach(function (bad) {
+        var row = body.insertRow();
+        row.setAttribute("data-row", bad.row);
+        row.appendChild(element("td", bad.row, "num"));
+        var why = element("td", null, "wrap");
+        var list = element("ul");
+        (bad.errors || []).forEach(function (error) { list.appendChild(element("li", error)); });
+        why.appendChild(list);
+        row.appendChild(why);
+      });
+      wrap.appendChild(table);
+      out.appendChild(wrap);
+    }
+    out.hidden = false;
+  }
+
+  function wireImportReports() {
+    document.querySelectorAll("form[data-import-report]").forEach(function (form) {
+      var out = document.getElementById(form.getAttribute("data-import-report"));
+      if (!out) return;
+      var source = document.getElementById(out.getAttribute("data-labels"));
+      var labels = source ? JSON.parse(source.textContent) : {};
+      form.addEventListener("api:done", function (event) {
+        if (event.detail) drawImportReport(out, labels, event.detail, true);
+      });
+      form.addEventListener("api:refused", function (event) {
+        var report = event.detail && event.detail.report;
+        var said = form.querySelector(".form-error");
+        if (report) {
+          drawImportReport(out, labels, report, false);
+          if (said) said.textContent = "";  // the report says it, row by row
+        } else { out.textContent = ""; out.hidden = true; }
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts();
     wireApiForms();
+    wireFills();
+    wireImportReports();
     wireLive();
   });
 })();
