@@ -228,16 +228,23 @@ def list_sales_orders(
     if ordered_to:
         conditions.append(("created_at < ?", [_start_of(ordered_to + timedelta(days=1))]))
     if search:
-        # LIKE on upper-cased text: the same answer on both stores (SQLite's LIKE ignores
-        # case, PostgreSQL's does not). A scan along the number index, stopped by LIMIT.
-        pattern = "%" + re.sub(r"([!%_])", r"!\1", search.upper()) + "%"
-        conditions.append((
-            "(upper(number) LIKE ? ESCAPE '!' OR upper(customer) LIKE ? ESCAPE '!')",
-            [pattern, pattern],
-        ))  # fmt: skip
+        conditions.append(_contains(cur, ("number", "customer"), search))
     rows = _page(cur, f"SELECT {ORDER_LIST_COLUMNS} FROM sales_orders", filters, "number",
                  after, limit, conditions)  # fmt: skip
     return [_order_row(row) for row in rows]
+
+
+def _contains(cur: Cursor, columns: Sequence[str], piece: str) -> tuple[str, list[Any]]:
+    """SQL: any of `columns` holds `piece`, ignoring ASCII case, with the same answer on
+    both stores. No index serves it: a scan along the list's own order, stopped by its
+    LIMIT, so each store gets its fastest test (SQLite's LIKE already ignores ASCII case;
+    on PostgreSQL strpos of the upper-cased text is three times as fast as ILIKE)."""
+    if cur.dialect == "postgres":
+        tests = [f"strpos(upper({column}), ?) > 0" for column in columns]
+        return "(" + " OR ".join(tests) + ")", [piece.upper()] * len(columns)
+    pattern = "%" + re.sub(r"([!%_])", r"!\1", piece) + "%"
+    tests = [f"{column} LIKE ? ESCAPE '!'" for column in columns]
+    return "(" + " OR ".join(tests) + ")", [pattern] * len(columns)
 
 
 def _start_of(day: date) -> datetime:

@@ -108,6 +108,7 @@ def test_the_list_shows_the_api_list_under_each_filter_and_exports_it(seeded: Se
     cases: list[dict[str, str]] = [
         {}, {"status": "created"}, {"stage": "awaiting_approval"}, {"customer": "C-1"},
         {"salesperson": "bob"}, {"region": "south"}, {"search": "so-2"}, {"search": "c-1"},
+        {"search": "so_2"}, {"search": "%"},
         {"ordered_from": today.isoformat(), "ordered_to": today.isoformat()},
         {"ordered_from": (today + timedelta(days=1)).isoformat()},
         {"ordered_to": (today - timedelta(days=1)).isoformat()},
@@ -116,7 +117,7 @@ def test_the_list_shows_the_api_list_under_each_filter_and_exports_it(seeded: Se
         "": ["SO-1", "SO-2", "SO-3"], "status=created": ["SO-1", "SO-3"],
         "stage=awaiting_approval": ["SO-1"], "customer=C-1": ["SO-1", "SO-3"],
         "salesperson=bob": ["SO-3"], "region=south": ["SO-3"], "search=so-2": ["SO-2"],
-        "search=c-1": ["SO-1", "SO-3"],
+        "search=c-1": ["SO-1", "SO-3"], "search=so_2": [], "search=%": [],
     }  # fmt: skip
     for filters in cases:
         listed = call(seeded, "manager", "GET", "/sales-orders", None) if not filters else (
