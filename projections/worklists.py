@@ -141,6 +141,8 @@ def _split(cursor: str | None) -> tuple[str | None, str | None]:
     """A cursor's two parts (due time or NO_SLA, number); none for the first page."""
     if not cursor or "|" not in cursor:
         return None, None
+    if not cursor.isprintable():
+        raise ValueError("a cursor is printable text")
     due, number = cursor.split("|", 1)
     if due != NO_SLA:
         datetime.fromisoformat(due)  # a malformed cursor is refused by the caller (ValueError)

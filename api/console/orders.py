@@ -65,7 +65,11 @@ def order_filters(
     search: Text = None,
 ) -> OrderFilters:
     def given(value: str | None) -> str | None:
-        return value.strip() or None if value else None
+        """An empty field is no filter; one with control characters matches nothing anyway
+        (PostgreSQL refuses NUL in text), so it is no filter either."""
+        if not value or not value.isprintable():
+            return None
+        return value.strip() or None
 
     return OrderFilters(
         status=status if status in STATUSES else None, stage=given(stage),
@@ -94,7 +98,8 @@ def orders_page(
             cur, status=filters.status, stage=filters.stage, customer=filters.customer,
             salesperson=filters.salesperson, region=filters.region,
             ordered_from=filters.ordered_from, ordered_to=filters.ordered_to,
-            search=filters.search, after=after or None, limit=PAGE_ROWS + 1,
+            search=filters.search, after=after if after and after.isprintable() else None,
+            limit=PAGE_ROWS + 1,
         )  # fmt: skip
     shown = rows[:PAGE_ROWS]
     query = filters.query()

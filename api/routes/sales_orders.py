@@ -32,6 +32,10 @@ from projections import queries
 
 router = APIRouter(prefix="/sales-orders", tags=["sales orders"])
 
+# Free text in a filter: no control characters (PostgreSQL refuses NUL in text: a 500).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+TextQuery = Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)]
+
 
 class OrderLineIn(Body):
     sku: Code
@@ -188,12 +192,13 @@ def list_sales_orders(
     | None = None,
     stage: CodeQuery = None,
     customer: CodeQuery = None,
-    salesperson: Annotated[str | None, Query(max_length=64)] = None,
-    region: Annotated[str | None, Query(max_length=64)] = None,
+    salesperson: TextQuery = None,
+    region: TextQuery = None,
     ordered_from: Annotated[date | None, Query(description="Recorded on or after this day")] = None,
     ordered_to: Annotated[date | None, Query(description="Recorded on or before this day")] = None,
     search: Annotated[
-        str | None, Query(max_length=64, description="Part of the number or customer code")
+        str | None,
+        Query(max_length=64, pattern=PRINTABLE, description="Part of the number or customer code"),
     ] = None,
     after: CodeQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

@@ -273,3 +273,21 @@ def test_the_order_pages_speak_chinese(seeded: Secured) -> None:
     inbox = page(seeded, "sales_director", "/console/approvals", lang="zh-CN").text
     assert "批准" in inbox
     assert "驳回" in inbox
+
+
+def test_control_characters_in_filters_and_cursors_are_refused_or_ignored(
+    seeded: Secured,
+) -> None:
+    """PostgreSQL refuses NUL in text: the API answers 422, the pages drop such a filter."""
+    for name in ("search", "region", "salesperson"):
+        refused = seeded.client.get("/sales-orders", params={name: "a\x00"},
+                                    headers=seeded.as_role("manager"))  # fmt: skip
+        assert refused.status_code == 422, name
+    odd = {"search": "\x00", "customer": "C-1\x00", "after": "\x00"}
+    assert numbers(page(seeded, "manager", "/console/orders", **odd).text) == [
+        "SO-1", "SO-2", "SO-3",
+    ]  # fmt: skip
+    assert numbers(page(seeded, "sales_director", "/console/approvals", after="x|\x00").text) == [
+        "SO-1"
+    ]
+    assert numbers(page(seeded, "manager", "/console/late", after="none|\x00").text)
