@@ -263,7 +263,7 @@ def test_the_order_pages_speak_chinese(seeded: Secured) -> None:
     assert '<html lang="zh-CN">' in listed
     assert "<h1>订单</h1>" in listed
     assert "待审批" in listed  # SO-1's stage
-    assert "承诺交期" in listed
+    assert "承诺日期" in listed
     one = page(seeded, "manager", "/console/orders/SO-2", lang="zh-CN").text
     assert "时间线" in one
     assert "运单号" in one
