@@ -127,6 +127,8 @@ class OrdersProjection(Projection):
         Index("ix_orders_customer", "sales_orders", "customer, number"),
         # A customer's own orders, newest first (the console's tracking list).
         Index("ix_orders_customer_created", "sales_orders", "customer, created_at"),
+        # The approvals inbox: a role's waiting orders, most urgent first.
+        Index("ix_orders_awaiting", "sales_orders", "awaiting_role, sla_due_at, number"),
         Index("ix_timeline_order", "order_timeline", "number, position"),
     )
 

@@ -32,6 +32,10 @@ from projections import queries
 
 router = APIRouter(prefix="/sales-orders", tags=["sales orders"])
 
+# Free text in a filter: no control characters (PostgreSQL refuses NUL in text: a 500).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+TextQuery = Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)]
+
 
 class OrderLineIn(Body):
     sku: Code
@@ -188,16 +192,25 @@ def list_sales_orders(
     | None = None,
     stage: CodeQuery = None,
     customer: CodeQuery = None,
-    salesperson: Annotated[str | None, Query(max_length=64)] = None,
+    salesperson: TextQuery = None,
+    region: TextQuery = None,
+    ordered_from: Annotated[date | None, Query(description="Recorded on or after this day")] = None,
+    ordered_to: Annotated[date | None, Query(description="Recorded on or before this day")] = None,
+    search: Annotated[
+        str | None,
+        Query(max_length=64, pattern=PRINTABLE, description="Part of the number or customer code"),
+    ] = None,
     after: CodeQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     min_position: MinPosition = None,
 ) -> Response:
-    """List orders (from the orders read model), by status, stage, customer or salesperson;
-    each with its stage, SLA due time and shipped/delivered percentages."""
+    """List orders (from the orders read model), by status, stage, customer, salesperson,
+    region, day taken (UTC) or a piece of the number or customer code; each with its stage,
+    SLA due time and shipped/delivered percentages."""
     wait_for_position(rt, min_position, "orders")
     fetch = reader(rt, queries.list_sales_orders, status=status, customer=scoped(scope, customer),
-                   salesperson=salesperson, stage=stage)  # fmt: skip
+                   salesperson=salesperson, stage=stage, region=region,
+                   ordered_from=ordered_from, ordered_to=ordered_to, search=search)  # fmt: skip
     return listing.page("sales-orders", fetch, after=after, limit=limit,
                         cursor_of=lambda row: row["number"])  # fmt: skip
 

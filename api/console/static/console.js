@@ -3,7 +3,8 @@
 //  - [data-chart="ID"]: draws the Plotly figure in <script type="application/json" id="ID">;
 //    a click on a point whose customdata is an address opens it (the drill-down).
 //  - form[data-api]: sends the form to the API with the session's CSRF token, shows the
-//    problem's detail on refusal, and reloads (or goes to data-after) on success.
+//    problem's detail on refusal, and reloads (or goes to data-after, where "{position}"
+//    becomes the position the command wrote) on success.
 //  - [data-live-source][data-live-fragment]: listens to a server-sent event stream and
 //    replaces its own content with the fragment's whenever an event arrives.
 //  - form[data-fill], form[data-import-report]: show what the API answered (see below).
@@ -77,6 +78,10 @@
             form.dispatchEvent(new CustomEvent("api:done", { detail: body }));
             if (form.hasAttribute("data-keep")) { if (button) button.disabled = false; return; }
             var after = form.getAttribute("data-after");
+            // "{position}" in data-after: the log position the command wrote, so the next
+            // page can wait for its read models to include the change (min_position).
+            if (after) after = after.replace("{position}",
+              body && body.position != null ? encodeURIComponent(body.position) : "");
             if (after) window.location = after; else window.location.reload();
           });
         }).catch(function (error) {
