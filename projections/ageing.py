@@ -1,0 +1,135 @@
+"""The ageing's sums, done by the database: per customer and currency, the open amount and
+the number of open invoices in each bucket at the end of a business day.
+
+The rule is `open_items`' own — an invoice dated by D owes its total less the allocations
+and credits in force on D, and counts only while it still owes something — but the sums
+and the buckets are SQL, so 100,000 invoices answer a few thousand rows, not one row per
+open invoice to be added up in Python.
+
+PostgreSQL sums NUMERIC exactly. SQLite keeps decimals as text, and its Decimal aggregate
+(`dec_sum`) is a Python call per row; here amounts are summed as integers of 1/10,000
+instead. That is exact: money in the read model has at most four decimal places
+(`domain.values.money`; line amounts and tax are rounded to the currency's minor unit), and
+below 10^11 a four-place decimal read as a double, times 10^4 and rounded, is its exact
+integer. Should an invoice total reach 10^11 (the domain allows up to 10^15),
+`bucket_sums` answers None and the caller adds the open items up as Decimals instead.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from projections.open_items import BUCKETS, active
+from projections.store import Cursor
+
+SCALE = 4  # SQLite: amounts summed as integers of 10^-SCALE
+SAFE_BELOW = "1e11"  # SQLite: totals below this convert to those integers exactly
+
+
+def bucket_sums(
+    cur: Cursor, *, as_of: date, customer: str | None = None, currency: str | None = None
+) -> list[dict[str, Any]] | None:
+    """One row per (customer, currency) with open invoices on `as_of`: each bucket's open
+    amount and `<bucket>_items`, in no particular order. None on SQLite when an amount is
+    too large to be summed exactly as an integer (see the module's docstring)."""
+    inner, params = _owed(cur, as_of, customer, currency)
+    sums = ", ".join(
+        f"SUM(CASE WHEN bucket = {n} THEN owed END), COUNT(CASE WHEN bucket = {n} THEN 1 END)"
+        for n in range(len(BUCKETS))
+    )
+    sqlite = cur.dialect == "sqlite"
+    unsafe = "MAX(unsafe)" if sqlite else "0"
+    keep = "owed > 0 OR unsafe = 1" if sqlite else "owed > 0"
+    sql = (
+        f"SELECT customer, currency, {sums}, {unsafe} FROM ({inner}) o"
+        f" WHERE {keep} GROUP BY customer, currency"
+    )
+    found = []
+    for row in cur.execute(sql, params).fetchall():
+        if row[-1]:
+            return None
+        item: dict[str, Any] = {"customer": row[0], "currency": row[1]}
+        for n, (name, _) in enumerate(BUCKETS):
+            item[name] = _amount(row[2 + 2 * n], sqlite)
+            item[f"{name}_items"] = int(row[3 + 2 * n])
+        found.append(item)
+    return found
+
+
+def _bucket(cur: Cursor, as_of: date) -> tuple[str, list[str]]:
+    """SQL for the bucket's number (0: not due … 4: over 90 days), with its parameters:
+    days past due are as_of − due_date, so 1–30 days is due_date ≥ as_of − 30 (ISO dates
+    compare as text; byte order on PostgreSQL, where a locale's collation costs more)."""
+    due = 'due_date COLLATE "C"' if cur.dialect == "postgres" else "due_date"
+    edges = [_minus(as_of, last) for _, last in BUCKETS if last is not None]
+    tests = " ".join(f"WHEN {due} >= ? THEN {n}" for n in range(len(edges)))
+    return f"CASE {tests} ELSE {len(edges)} END", edges
+
+
+def _minus(day: date, days: int) -> str:
+    """`day` less `days` as ISO text; '' (before every date) when that precedes year 1."""
+    try:
+        return (day - timedelta(days=days)).isoformat()
+    except OverflowError:
+        return ""
+
+
+def _owed(
+    cur: Cursor, as_of: date, customer: str | None, currency: str | None
+) -> tuple[str, list[Any]]:
+    """Each invoice dated by `as_of` with what it owed then (`owed`, scaled on SQLite).
+    SQLite, and PostgreSQL for one customer, look each invoice's allocations and credits up
+    by index; PostgreSQL for every customer sums them per invoice once and joins."""
+    day = as_of.isoformat()
+    sqlite = cur.dialect == "sqlite"
+    if sqlite or customer:
+        paid, credited, joins = _lookup(cur, "allocations"), _lookup(cur, "invoice_credits"), ""
+    else:
+        paid, credited = "p.amount", "c.amount"
+        joins = _grouped(cur, "allocations", "p") + _grouped(cur, "invoice_credits", "c")
+    bucket, edges = _bucket(cur, as_of)
+    # Placeholders in the order they appear: the bucket, the lookups (or joins), the filters.
+    where, params = ["i.invoice_date <= ?"], [*edges, day, day, day, day, day]
+    for column, value in (("customer", customer), ("currency", currency)):
+        if value:
+            where.append(f"i.{column} = ?")
+            params.append(value)
+    unsafe = f", CAST(i.total AS REAL) >= {SAFE_BELOW} AS unsafe" if sqlite else ""
+    # SQLite would copy `owed` (and its lookups) into every sum that names it; a LIMIT keeps
+    # the subquery a co-routine that computes it once per invoice.
+    fence = " LIMIT -1" if sqlite else ""
+    sql = (
+        f"SELECT i.customer, i.currency, {bucket} AS bucket,"
+        f" {_amount_sql(cur, 'i.total')} - COALESCE({paid}, 0) - COALESCE({credited}, 0)"
+        f" AS owed{unsafe} FROM invoices i{joins} WHERE {' AND '.join(where)}{fence}"
+    )
+    return sql, params
+
+
+def _amount_sql(cur: Cursor, column: str) -> str:
+    if cur.dialect == "sqlite":
+        return f"CAST(ROUND({column} * {10**SCALE}) AS INTEGER)"
+    return column
+
+
+def _lookup(cur: Cursor, table: str) -> str:
+    return (
+        f"(SELECT SUM({_amount_sql(cur, 'amount')}) FROM {table}"
+        f" WHERE invoice_number = i.number AND {active()})"
+    )
+
+
+def _grouped(cur: Cursor, table: str, alias: str) -> str:
+    return (
+        f" LEFT JOIN (SELECT invoice_number, SUM({_amount_sql(cur, 'amount')}) AS amount"
+        f" FROM {table} WHERE {active()} GROUP BY invoice_number) {alias}"
+        f" ON {alias}.invoice_number = i.number"
+    )
+
+
+def _amount(value: Any, scaled: bool) -> Decimal:
+    if value is None:
+        return Decimal(0)
+    return Decimal(int(value)).scaleb(-SCALE) if scaled else Decimal(value)
