@@ -35,27 +35,27 @@ def bucket_sums(
     amount and `<bucket>_items`, in no particular order. None on SQLite when an amount is
     too large to be summed exactly as an integer (see the module's docstring)."""
     inner, params = _owed(cur, as_of, customer, currency)
-    sums = ", ".join(
-        f"SUM(CASE WHEN bucket = {n} THEN owed END), COUNT(CASE WHEN bucket = {n} THEN 1 END)"
-        for n in range(len(BUCKETS))
-    )
     sqlite = cur.dialect == "sqlite"
     unsafe = "MAX(unsafe)" if sqlite else "0"
     keep = "owed > 0 OR unsafe = 1" if sqlite else "owed > 0"
+    # Grouped by bucket too (a row per bucket with money in it), not five conditional sums
+    # per row: PostgreSQL adds NUMERIC far faster that way, and SQLite a little.
     sql = (
-        f"SELECT customer, currency, {sums}, {unsafe} FROM ({inner}) o"
-        f" WHERE {keep} GROUP BY customer, currency"
+        f"SELECT customer, currency, bucket, SUM(owed), COUNT(*), {unsafe} FROM ({inner}) o"
+        f" WHERE {keep} GROUP BY customer, currency, bucket"
     )
-    found = []
-    for row in cur.execute(sql, params).fetchall():
-        if row[-1]:
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for who, code, bucket, amount, count, flagged in cur.execute(sql, params).fetchall():
+        if flagged:
             return None
-        item: dict[str, Any] = {"customer": row[0], "currency": row[1]}
-        for n, (name, _) in enumerate(BUCKETS):
-            item[name] = _amount(row[2 + 2 * n], sqlite)
-            item[f"{name}_items"] = int(row[3 + 2 * n])
-        found.append(item)
-    return found
+        row = found.get((who, code))
+        if row is None:
+            row = found[(who, code)] = {"customer": who, "currency": code}
+            for name, _ in BUCKETS:
+                row[name], row[f"{name}_items"] = Decimal(0), 0
+        name = BUCKETS[int(bucket)][0]
+        row[name], row[f"{name}_items"] = _amount(amount, sqlite), int(count)
+    return list(found.values())
 
 
 def _bucket(cur: Cursor, as_of: date) -> tuple[str, list[str]]:
@@ -91,7 +91,10 @@ def _owed(
         joins = _grouped(cur, "allocations", "p") + _grouped(cur, "invoice_credits", "c")
     bucket, edges = _bucket(cur, as_of)
     # Placeholders in the order they appear: the bucket, the lookups (or joins), the filters.
-    where, params = ["i.invoice_date <= ?"], [*edges, day, day, day, day, day]
+    # `+`: SQLite reads the invoices in table order, as the lookups want them, rather than
+    # through the invoice-date index (most invoices are dated by any day asked about).
+    dated = "+i.invoice_date" if sqlite else "i.invoice_date"
+    where, params = [f"{dated} <= ?"], [*edges, day, day, day, day, day]
     for column, value in (("customer", customer), ("currency", currency)):
         if value:
             where.append(f"i.{column} = ?")

@@ -4,8 +4,9 @@ unapplied-cash queue, and a customer's statement for a period.
 Each page reads what the API answers for the same question — `ar.ageing` (`GET /ar/ageing`),
 `ar.dso` (the DSO of `GET /ar/metrics`), the queue of `GET /payments/unapplied`, and
 `GET /customers/{code}/statement` — so its figures are the API's, and its export links are
-the API's files of the same list. A customer user sees their own statement only; another
-account's is "not found", as the API answers.
+the API's files of the same list. The ageing's figures of a day are read once per state of
+the read model (`day_figures`): paging, sorting and the tabs reuse them. A customer user
+sees their own statement only; another account's is "not found", as the API answers.
 """
 
 from __future__ import annotations
@@ -17,17 +18,17 @@ from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.console import amounts
+from api.console.day_figures import figures_of
 from api.console.web import PageRefused, Viewer, page, render
 from api.deps import RuntimeDep
 from api.matching import unapplied_page
-from api.routes.ar import DEFAULT_PERIOD_DAYS
 from api.types import CodePath
 from domain.exceptions import NotFound
-from projections import ar, customer_statements, matching
+from projections import customer_statements
 from projections.open_items import BUCKET_NAMES
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -47,6 +48,7 @@ def _today() -> date:
 
 @router.get("/finance")
 def finance_page(
+    request: Request,
     rt: RuntimeDep,
     viewer: Annotated[Viewer, page("finance:read")],
     as_of: Text = None,
@@ -60,24 +62,19 @@ def finance_page(
     problems: list[str] = []
     day = _day(as_of, problems, viewer) or _today()
     order = sort if sort in SORTS else "customer"
-    with rt.store.read() as cur:
-        ageing = ar.ageing(cur, as_of=day)
-        totals = ageing["totals"]
-        start = day - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
-        dso = ar.dso(cur, start=start, end=day,
-                     open_at_end={code: t["total"] for code, t in totals.items()})  # fmt: skip
-        unapplied = matching.unapplied_totals(cur)
-    headline = _headline(totals, dso, unapplied)
+    figures = figures_of(request.app, rt, day)
+    totals = figures.ageing["totals"]
+    headline = _headline(totals, figures.dso, figures.unapplied)
     context: dict[str, Any] = {
         "as_of": day.isoformat(), "view": "unapplied" if view == "unapplied" else "ageing",
         "sort": order, "headline": headline, "problems": problems, "show": amounts,
         "buckets": BUCKET_NAMES, "columns": (*BUCKET_NAMES, "total"),
-        "dso_from": start.isoformat(), "totals": totals,
+        "dso_from": figures.dso_from.isoformat(), "totals": totals,
     }  # fmt: skip
     if context["view"] == "unapplied":
         context.update(_queue(rt, after, currency))
     else:
-        context.update(_customers(ageing["customers"], day, order, page_number))
+        context.update(_customers(figures.ageing["customers"], day, order, page_number))
     return render(viewer, "finance/overview.html", **context)
 
 

@@ -134,6 +134,23 @@ def test_the_headline_figures_are_the_apis_total_overdue_dso_and_unapplied_cash(
     assert shown["unapplied"] == "150"  # BANK-9, and BANK-3 since its allocation was undone
 
 
+def test_a_payment_shows_at_once_though_the_days_figures_are_kept(secured: Secured) -> None:
+    receivables(secured)
+    first = page(secured, "/console/finance", as_of="2026-03-25")
+    again = page(secured, "/console/finance", as_of="2026-03-25", sort="total")
+
+    ledger = secured.runtime.ledger
+    position = ledger.allocate_payment(admin_meta(), bank_ref="BANK-9", invoice_number=INV4,
+                                       amount="20.25").position  # fmt: skip
+    assert secured.runtime.runner.wait_for(position, ["receivables"], timeout=20)
+    later = page(secured, "/console/finance", as_of="2026-03-25")
+
+    assert ageing_totals(first) == ageing_totals(again)
+    assert ageing_totals(first)["EUR"]["total"] == "180.25"
+    assert ageing_totals(later) == api(secured, "/ar/ageing", as_of="2026-03-25")["totals"]
+    assert ageing_totals(later)["EUR"]["total"] == "160"
+
+
 def test_the_customer_rows_page_and_sort(secured: Secured, monkeypatch: pytest.MonkeyPatch) -> None:
     receivables(secured)
     monkeypatch.setattr(finance, "CUSTOMER_ROWS", 1)
