@@ -35,17 +35,18 @@ def bucket_sums(
     amount and `<bucket>_items`, in no particular order. None on SQLite when an amount is
     too large to be summed exactly as an integer (see the module's docstring)."""
     inner, params = _owed(cur, as_of, customer, currency)
+    bucket, edges = _bucket(cur, as_of)
     sqlite = cur.dialect == "sqlite"
     unsafe = "MAX(unsafe)" if sqlite else "0"
     keep = "owed > 0 OR unsafe = 1" if sqlite else "owed > 0"
     # Grouped by bucket too (a row per bucket with money in it), not five conditional sums
     # per row: PostgreSQL adds NUMERIC far faster that way, and SQLite a little.
     sql = (
-        f"SELECT customer, currency, bucket, SUM(owed), COUNT(*), {unsafe} FROM ({inner}) o"
-        f" WHERE {keep} GROUP BY customer, currency, bucket"
+        f"SELECT customer, currency, {bucket} AS bucket, SUM(owed), COUNT(*), {unsafe}"
+        f" FROM ({inner}) o WHERE {keep} GROUP BY customer, currency, bucket"
     )
     found: dict[tuple[str, str], dict[str, Any]] = {}
-    for who, code, bucket, amount, count, flagged in cur.execute(sql, params).fetchall():
+    for who, code, number, amount, count, flagged in cur.execute(sql, [*edges, *params]).fetchall():
         if flagged:
             return None
         row = found.get((who, code))
@@ -53,13 +54,14 @@ def bucket_sums(
             row = found[(who, code)] = {"customer": who, "currency": code}
             for name, _ in BUCKETS:
                 row[name], row[f"{name}_items"] = Decimal(0), 0
-        name = BUCKETS[int(bucket)][0]
+        name = BUCKETS[int(number)][0]
         row[name], row[f"{name}_items"] = _amount(amount, sqlite), int(count)
     return list(found.values())
 
 
 def _bucket(cur: Cursor, as_of: date) -> tuple[str, list[str]]:
-    """SQL for the bucket's number (0: not due … 4: over 90 days), with its parameters:
+    """SQL for the bucket's number (0: not due … 4: over 90 days), with its parameters —
+    computed after the open invoices are picked out, for those only:
     days past due are as_of − due_date, so 1–30 days is due_date ≥ as_of − 30 (ISO dates
     compare as text; byte order on PostgreSQL, where a locale's collation costs more)."""
     due = 'due_date COLLATE "C"' if cur.dialect == "postgres" else "due_date"
@@ -89,12 +91,11 @@ def _owed(
     else:
         paid, credited = "p.amount", "c.amount"
         joins = _grouped(cur, "allocations", "p") + _grouped(cur, "invoice_credits", "c")
-    bucket, edges = _bucket(cur, as_of)
-    # Placeholders in the order they appear: the bucket, the lookups (or joins), the filters.
+    # Placeholders in the order they appear: the lookups (or joins), then the filters.
     # `+`: SQLite reads the invoices in table order, as the lookups want them, rather than
     # through the invoice-date index (most invoices are dated by any day asked about).
     dated = "+i.invoice_date" if sqlite else "i.invoice_date"
-    where, params = [f"{dated} <= ?"], [*edges, day, day, day, day, day]
+    where, params = [f"{dated} <= ?"], [day, day, day, day, day]
     for column, value in (("customer", customer), ("currency", currency)):
         if value:
             where.append(f"i.{column} = ?")
@@ -104,7 +105,7 @@ def _owed(
     # the subquery a co-routine that computes it once per invoice.
     fence = " LIMIT -1" if sqlite else ""
     sql = (
-        f"SELECT i.customer, i.currency, {bucket} AS bucket,"
+        f"SELECT i.customer, i.currency, i.due_date,"
         f" {_amount_sql(cur, 'i.total')} - COALESCE({paid}, 0) - COALESCE({credited}, 0)"
         f" AS owed{unsafe} FROM invoices i{joins} WHERE {' AND '.join(where)}{fence}"
     )

@@ -65,6 +65,9 @@ def inventory_page(
     rows = _read(cur, where, params, edge, backwards, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
+    if backwards and not rows:  # nothing before that key (any more): the first page
+        return inventory_page(cur, warehouse=warehouse, sku_prefix=sku_prefix,
+                              below_safety=below_safety, limit=limit)  # fmt: skip
     if backwards:
         rows.reverse()
         earlier, later = more, True

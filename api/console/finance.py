@@ -72,7 +72,7 @@ def finance_page(
         "dso_from": figures.dso_from.isoformat(), "totals": totals,
     }  # fmt: skip
     if context["view"] == "unapplied":
-        context.update(_queue(rt, after, currency))
+        context.update(_queue(rt, day, after, currency))
     else:
         context.update(_customers(figures.ageing["customers"], day, order, page_number))
     return render(viewer, "finance/overview.html", **context)
@@ -128,14 +128,14 @@ def _customers(rows: list[dict[str, Any]], day: date, order: str, number: int) -
     }  # fmt: skip
 
 
-def _queue(rt: Any, after: str | None, currency: str | None) -> dict[str, Any]:
+def _queue(rt: Any, day: date, after: str | None, currency: str | None) -> dict[str, Any]:
     """One page of the unapplied-cash queue as `GET /payments/unapplied` answers it."""
     found = _QUEUE_KEY.match(after or "")
     cursor = (found.group(1), found.group(2)) if found else None
     code = currency if currency and _CURRENCY.match(currency) else None
     rows = unapplied_page(rt, after=cursor, currency=code, limit=QUEUE_ROWS + 1, as_of=_today())
     more, rows = len(rows) > QUEUE_ROWS, rows[:QUEUE_ROWS]
-    base = {"view": "unapplied", "currency": code}
+    base = {"as_of": day.isoformat(), "view": "unapplied", "currency": code}
     last = f"{rows[-1]['value_date']}/{rows[-1]['bank_ref']}" if rows else ""
     return {
         "payments": rows,

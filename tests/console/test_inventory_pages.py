@@ -160,6 +160,15 @@ def test_pages_of_the_list_walk_every_row_once_both_ways(
     assert 'rel="next"' not in second
 
 
+def test_a_page_before_the_first_row_is_the_first_page(secured: Secured) -> None:
+    stock(secured)
+
+    html = page(secured, "/console/inventory", before="AA-0/WH-1")
+
+    assert listed(html) == listed(page(secured, "/console/inventory"))
+    assert 'rel="prev"' not in html
+
+
 def test_a_skus_page_shows_it_per_warehouse_with_its_movements_newest_first(
     secured: Secured,
 ) -> None:
