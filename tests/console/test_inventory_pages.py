@@ -15,7 +15,6 @@ from api.console import inventory
 from domain.permissions import allows
 from domain.workflows import ROLES
 from tests.api.secured import Secured, admin_meta, secured
-from tests.console.catalogue import missing_labels
 from tests.console.tables import body, foot
 
 __all__ = ["secured"]  # the fixture, used by name
@@ -286,7 +285,3 @@ def _link(html: str, rel: str) -> str:
     found = re.search(rf'<a rel="{rel}" href="([^"#]+)', html)
     assert found, f"no {rel} link"
     return found.group(1).replace("&amp;", "&")
-
-
-def test_every_label_of_these_pages_has_its_chinese() -> None:
-    assert missing_labels("inventory") == []
