@@ -435,6 +435,7 @@ def asks(stock_hot: str) -> dict[str, Asks]:
 class Times:
     server: list[float]  # ms, from Server-Timing
     whole: list[float]  # ms, the request in process
+    cpu: list[float]  # ms of this process's CPU per request (SQLite: all of the work)
 
     def cell(self, values: list[float]) -> str:
         return f"{_p(values, 50):.0f} / {_p(values, 95):.0f}"
@@ -446,12 +447,13 @@ def _p(values: list[float], percent: int) -> float:
 
 
 def measure(client: TestClient, ask: Asks, requests: int, rng: random.Random) -> Times:
-    server, whole = [], []
+    server, whole, cpu = [], [], []
     for n in range(requests + 3):
         path = ask(rng)
-        started = time.perf_counter()
+        started, used = time.perf_counter(), time.process_time()
         answer = client.get(path, headers={"Authorization": "Bearer bench"})
         took = (time.perf_counter() - started) * 1000
+        spent = (time.process_time() - used) * 1000
         if answer.status_code != 200:
             raise SystemExit(f"{path}: {answer.status_code} {answer.text[:300]}")
         found = re.match(r"page;dur=([\d.]+)", answer.headers["server-timing"])
@@ -459,7 +461,8 @@ def measure(client: TestClient, ask: Asks, requests: int, rng: random.Random) ->
         if n >= 3:  # the first few warm caches up
             server.append(float(found.group(1)))
             whole.append(took)
-    return Times(server, whole)
+            cpu.append(spent)
+    return Times(server, whole, cpu)
 
 
 def check(client: TestClient) -> None:
@@ -512,15 +515,15 @@ def table(results: dict[str, dict[str, Times]]) -> Iterator[str]:
     stores = list(results)
     yield (
         "| page, p50 / p95 ms | "
-        + " | ".join(f"{s} server | {s} whole request" for s in stores)
+        + " | ".join(f"{s} server | {s} whole request | {s} CPU here" for s in stores)
         + " |"
     )
-    yield "|---" + "|--:|--:" * len(stores) + "|"
+    yield "|---" + "|--:|--:|--:" * len(stores) + "|"
     for name in PAGES:
         cells = []
         for store in stores:
             found = results[store][name]
-            cells += [found.cell(found.server), found.cell(found.whole)]
+            cells += [found.cell(found.server), found.cell(found.whole), found.cell(found.cpu)]
         yield f"| {name} | " + " | ".join(cells) + " |"
 
 
@@ -547,6 +550,10 @@ def main(argv: list[str] | None = None) -> int:
             loaded, results[factory.label] = run(factory, args.orders, args.requests)
             load.append(_load())
     print(f"Read models at {args.orders:,} orders: {loaded}.")
+    print(
+        "CPU here: this process's CPU per request (on SQLite all of the page's work, on"
+        " PostgreSQL not the server's)."
+    )
     print(
         f"{args.requests} requests per page after 3 warm-ups: the page's Server-Timing, and"
         f" the whole request in process; load average {' → '.join(f'{x:.1f}' for x in load)}"
