@@ -21,19 +21,21 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from projections.open_items import BUCKETS, active
+from projections.open_items import BUCKET_NAMES, BUCKETS, active
 from projections.store import Cursor
 
 SCALE = 4  # SQLite: amounts summed as integers of 10^-SCALE
 SAFE_BELOW = "1e11"  # SQLite: totals below this convert to those integers exactly
+EMPTY: dict[str, Any] = {**dict.fromkeys(BUCKET_NAMES, Decimal(0)), "total": Decimal(0), "items": 0}
 
 
 def bucket_sums(
     cur: Cursor, *, as_of: date, customer: str | None = None, currency: str | None = None
-) -> list[dict[str, Any]] | None:
-    """One row per (customer, currency) with open invoices on `as_of`: each bucket's open
-    amount and `<bucket>_items`, in no particular order. None on SQLite when an amount is
-    too large to be summed exactly as an integer (see the module's docstring)."""
+) -> dict[tuple[str, str], dict[str, Any]] | None:
+    """Per (customer, currency) with open invoices on `as_of`: `customer`, `currency`, each
+    bucket's open amount, `total` (left 0 for the caller) and `items`, the open invoices.
+    None on SQLite when an amount is too large to be summed exactly as an integer (see the
+    module's docstring)."""
     inner, params = _owed(cur, as_of, customer, currency)
     bucket, edges = _bucket(cur, as_of)
     sqlite = cur.dialect == "sqlite"
@@ -46,17 +48,16 @@ def bucket_sums(
         f" FROM ({inner}) o WHERE {keep} GROUP BY customer, currency, bucket"
     )
     found: dict[tuple[str, str], dict[str, Any]] = {}
-    for who, code, number, amount, count, flagged in cur.execute(sql, [*edges, *params]).fetchall():
+    grouped = cur.execute(sql, [*edges, *params]).fetchall()
+    for who, code, number, amount, count, flagged in grouped:
         if flagged:
             return None
         row = found.get((who, code))
         if row is None:
-            row = found[(who, code)] = {"customer": who, "currency": code}
-            for name, _ in BUCKETS:
-                row[name], row[f"{name}_items"] = Decimal(0), 0
-        name = BUCKETS[int(number)][0]
-        row[name], row[f"{name}_items"] = _amount(amount, sqlite), int(count)
-    return list(found.values())
+            row = found[(who, code)] = {"customer": who, "currency": code, **EMPTY}
+        row[BUCKET_NAMES[number]] = _amount(amount, sqlite)
+        row["items"] += count
+    return found
 
 
 def _bucket(cur: Cursor, as_of: date) -> tuple[str, list[str]]:

@@ -29,9 +29,9 @@ def ageing(
 ) -> dict[str, Any]:
     """Open amounts by days past due (not due, 1–30, 31–60, 61–90, over 90) per customer and
     currency, totals per currency, and the open-items total of the same date beside them."""
-    summed = bucket_sums(cur, as_of=as_of, customer=customer, currency=currency)
-    rows = _summed_rows(summed) if summed is not None else _added_rows(cur, as_of, customer,
-                                                                          currency)  # fmt: skip
+    rows = bucket_sums(cur, as_of=as_of, customer=customer, currency=currency)
+    if rows is None:
+        rows = _added_rows(cur, as_of, customer, currency)
     totals: dict[str, dict[str, Any]] = {}
     for (_, code), row in sorted(rows.items()):
         row["total"] = sum((row[name] for name in BUCKET_NAMES), ZERO)
@@ -48,18 +48,6 @@ def ageing(
 
 
 Rows = dict[tuple[str, str], dict[str, Any]]
-
-
-def _summed_rows(summed: list[dict[str, Any]]) -> Rows:
-    rows: Rows = {}
-    for found in summed:
-        row = rows[(found["customer"], found["currency"])] = _empty_row(
-            customer=found["customer"], currency=found["currency"]
-        )
-        for name in BUCKET_NAMES:
-            row[name] = found[name]
-            row["items"] += found[f"{name}_items"]
-    return rows
 
 
 def _added_rows(cur: Cursor, as_of: date, customer: str | None, currency: str | None) -> Rows:

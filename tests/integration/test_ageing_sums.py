@@ -72,13 +72,8 @@ def summed(runtime: Runtime, day: date, **narrow: str) -> dict[str, Any] | None:
         found = bucket_sums(cur, as_of=day, **narrow)
     if found is None:
         return None
-    return {
-        (row["customer"], row["currency"]): {
-            **{name: row[name] for name in ar.BUCKET_NAMES},
-            "items": sum(row[f"{name}_items"] for name in ar.BUCKET_NAMES),
-        }
-        for row in sorted(found, key=lambda row: (row["customer"], row["currency"]))
-    }
+    return {key: {name: row[name] for name in (*ar.BUCKET_NAMES, "items")}
+            for key, row in sorted(found.items())}  # fmt: skip
 
 
 def test_the_databases_sums_equal_the_open_items_added_up(runtime: Runtime) -> None:
