@@ -2,8 +2,8 @@
 
 Every figure is per currency (amounts in two currencies never add up) and built from the
 receivables read model with business dates only, so a past date always answers the same.
-The ageing is built from the very open items `open_items` lists for the same date: its
-total is their total by construction.
+The ageing sums the very open items `open_items` lists for the same date (the same rule,
+summed and bucketed by the database: `projections.ageing`), so its total is theirs.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from domain.exceptions import InvalidInput
+from projections.ageing import bucket_sums
 from projections.open_items import BUCKET_NAMES, active, open_rows
 from projections.store import Cursor
 
@@ -28,16 +29,9 @@ def ageing(
 ) -> dict[str, Any]:
     """Open amounts by days past due (not due, 1–30, 31–60, 61–90, over 90) per customer and
     currency, totals per currency, and the open-items total of the same date beside them."""
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    listed: dict[str, Decimal] = defaultdict(Decimal)
-    for item in open_rows(cur, as_of=as_of, customer=customer, currency=currency):
-        key = (item.customer, item.currency)
-        if key not in rows:
-            rows[key] = _empty_row(customer=item.customer, currency=item.currency)
-        row = rows[key]
-        row[item.bucket] += item.open
-        row["items"] += 1
-        listed[item.currency] += item.open
+    rows = bucket_sums(cur, as_of=as_of, customer=customer, currency=currency)
+    if rows is None:
+        rows = _added_rows(cur, as_of, customer, currency)
     totals: dict[str, dict[str, Any]] = {}
     for (_, code), row in sorted(rows.items()):
         row["total"] = sum((row[name] for name in BUCKET_NAMES), ZERO)
@@ -49,8 +43,23 @@ def ageing(
         "buckets": list(BUCKET_NAMES),
         "customers": [rows[key] for key in sorted(rows)],
         "totals": dict(sorted(totals.items())),
-        "open_items_total": dict(sorted(listed.items())),
+        "open_items_total": {code: total["total"] for code, total in totals.items()},
     }
+
+
+Rows = dict[tuple[str, str], dict[str, Any]]
+
+
+def _added_rows(cur: Cursor, as_of: date, customer: str | None, currency: str | None) -> Rows:
+    """The same rows added up in Python from the open items, exactly (see `bucket_sums`)."""
+    rows: Rows = {}
+    for item in open_rows(cur, as_of=as_of, customer=customer, currency=currency):
+        key = (item.customer, item.currency)
+        if key not in rows:
+            rows[key] = _empty_row(customer=item.customer, currency=item.currency)
+        rows[key][item.bucket] += item.open
+        rows[key]["items"] += 1
+    return rows
 
 
 def _empty_row(**key: str) -> dict[str, Any]:
@@ -131,6 +140,22 @@ def metrics(cur: Cursor, *, start: date, end: date, customer: str | None = None)
         _net_applied(cur, book, table, name, start, end, customer)
     _days_to_pay(cur, book, start, end, customer)
     return _report(book, start, end, customer)
+
+
+def dso(
+    cur: Cursor, *, start: date, end: date, open_at_end: dict[str, Decimal]
+) -> dict[str, Decimal | None]:
+    """Days sales outstanding over `start`..`end` per currency, exactly as `metrics` reports
+    it for every customer, given what was open at the end (the ageing's total of `end`):
+    only what was invoiced in the period is read here, not the open items twice over."""
+    book = _Book()
+    _invoiced(cur, book, start, end, None)
+    overall: dict[str, Figures] = {code: Figures(open_at_end=total)
+                                   for code, total in open_at_end.items()}  # fmt: skip
+    for (_, code), figures in book.figures.items():
+        overall.setdefault(code, Figures()).invoiced += figures.invoiced
+    days = (end - start).days + 1
+    return {code: f.report(days)["dso_days"] for code, f in sorted(overall.items())}
 
 
 def _report(book: _Book, start: date, end: date, customer: str | None) -> dict[str, Any]:

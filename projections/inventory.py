@@ -200,6 +200,9 @@ class InventoryProjection(Projection):
         Index("ix_inventory_sku_wh", "inventory_items", "sku, warehouse", unique=True),
         Index("ix_inventory_wh_sku", "inventory_items", "warehouse, sku"),
         Index("ix_movements_item", "stock_movements", "stock_item_id, position"),
+        # A SKU's movements in every warehouse, newest first (the console's SKU page), and
+        # one item's by SKU and warehouse (`queries.movements`), without a scan of the ledger.
+        Index("ix_movements_sku", "stock_movements", "sku, position"),
     )
 
     def apply(self, cur: Cursor, events: Sequence[PositionedEvent]) -> None:

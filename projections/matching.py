@@ -138,6 +138,16 @@ def unapplied_queue(
     return rows
 
 
+def unapplied_totals(cur: Cursor) -> dict[str, tuple[Decimal, int]]:
+    """The unapplied-cash queue in figures: per currency, the money waiting and how many
+    payments it is (one pass over the queue, summed by the database exactly)."""
+    rows = cur.execute(
+        f"SELECT currency, {cur.exact_sum('unapplied')}, COUNT(*) FROM unapplied_cash"
+        " GROUP BY currency ORDER BY currency"
+    ).fetchall()
+    return {code: (amount(total), int(count)) for code, total, count in rows}
+
+
 def _in_chunks(cur: Cursor, sql: str, keys: Iterable[str], *first: Any) -> list[tuple[Any, ...]]:
     """`sql` with `{marks}` run over `keys` in chunks (after the fixed parameters `first`)."""
     listed = sorted(set(keys))

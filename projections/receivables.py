@@ -138,6 +138,8 @@ class ReceivablesProjection(Projection):
         Index("ix_receivables_order", "receivables", "order_number, position"),
         Index("ix_receivables_invoice", "receivables", "invoice_number"),
         Index("ix_invoices_customer", "invoices", "customer, position"),
+        # What was invoiced in a period (DSO: the console's finance page, `ar.metrics`).
+        Index("ix_invoices_date", "invoices", "invoice_date"),
         # Covering: open items as of a date sum allocations without visiting the table.
         Index(
             "ix_allocations_as_of",

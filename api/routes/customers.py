@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import Field
@@ -20,6 +20,7 @@ from api.deps import (
     wait_for_position,
 )
 from api.errors import ApiError
+from api.exports import ListingDep
 from api.responses import json_response
 from api.routes.models import Body
 from api.runtime import Runtime
@@ -131,6 +132,7 @@ def customer_statement(
     code: CodePath,
     rt: RuntimeDep,
     scope: CustomerScope,
+    listing: ListingDep,
     start: Annotated[date, Query(alias="from", description="First day, YYYY-MM-DD")],
     end: Annotated[date | None, Query(alias="to", description="Last day (default today)")] = None,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
@@ -139,16 +141,29 @@ def customer_statement(
     """The customer's statement for a period in one currency (default the account's):
     opening balance, each invoice, credit note, write-off, payment and reversal dated in the
     period with a running balance, the closing balance (the open-items total on the last
-    day) and the customer's unapplied cash."""
+    day) and the customer's unapplied cash. As a file (staff only), one row per line."""
     require_own(scope, code, f"customer {code!r} not found")
     account = rt.ledger.customer(code)
     last = end or datetime.now(UTC).date()
     if start > last:
         raise ApiError(422, f"from ({start}) is after to ({last})", "invalid-period")
     wait_for_position(rt, min_position, "receivables")
-    with rt.store.read() as cur:
-        body = customer_statements.customer_statement(
-            cur, customer=account.code, currency=currency or account.currency, start=start,
-            end=last,
-        )  # fmt: skip
-    return json_response(body)
+
+    def read() -> dict[str, Any]:
+        with rt.store.read() as cur:
+            return customer_statements.customer_statement(
+                cur, customer=account.code, currency=currency or account.currency,
+                start=start, end=last,
+            )  # fmt: skip
+
+    return listing.whole("statement", read, items="lines", shape=_statement_line)
+
+
+STATEMENT_COLUMNS = ("date", "kind", "reference", "invoice_number", "due_date", "bank_ref",
+                     "amount", "balance")  # fmt: skip
+
+
+def _statement_line(line: dict[str, Any]) -> dict[str, Any]:
+    """Every line with the same columns (an invoice has a due date, a payment a bank
+    reference), so a file's header names them all."""
+    return {name: line.get(name) for name in STATEMENT_COLUMNS}
