@@ -76,13 +76,29 @@ def kpi_orders(
             f" (a {period} begins {period_start(period_start_, period)})",
             rule="period-start",
         )
-    end = _period_end(period_start_, period)
+    end = period_end(period_start_, period)
     _, facts = _facts(cur, kpi, period, by, period_start_, end, as_of)
     return sorted({
         f.number for f in facts
         if period_start(f.day, period) == period_start_ and value in _values(f, by)
         and (key is None or f.key == key)
     })  # fmt: skip
+
+
+def order_details(cur: Cursor, numbers: list[str]) -> list[dict[str, Any]]:
+    """What the KPI read model knows of these orders, in the order given."""
+    found: dict[str, dict[str, Any]] = {}
+    for first in range(0, len(numbers), 500):
+        chunk = numbers[first : first + 500]
+        cur.execute(
+            "SELECT number, customer, region, salesperson, currency, total, taken_at,"
+            " promised_date, delivered_at, cancelled, stage FROM kpi_orders"
+            f" WHERE number IN ({','.join('?' * len(chunk))})",
+            chunk,
+        )
+        for row in cur.fetchdicts():
+            found[row["number"]] = {**row, "total": Decimal(row["total"])}
+    return [found[n] for n in numbers if n in found]
 
 
 def period_start(day: date, period: str) -> date:
@@ -93,7 +109,7 @@ def period_start(day: date, period: str) -> date:
     return day.replace(day=1)
 
 
-def _period_end(begins: date, period: str) -> date:
+def period_end(begins: date, period: str) -> date:
     if period == "day":
         return begins
     if period == "week":
