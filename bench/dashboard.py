@@ -8,7 +8,8 @@ the rows the projections would have written), then the app is served in process 
 for the dashboard page (`/console/dashboard`, twelve months by month, then by salesperson)
 and the KPI API (`/kpis` for every KPI over the same twelve months, by all and by
 salesperson; `/kpis/{kpi}/orders` for one month). Before anything is timed, the API's
-figures are checked against totals computed from the generated rows.
+figures are checked against totals computed from the generated rows, and last month's
+period totals against the same figures folded from the facts.
 
 Printed: p50 and p95 of the page's server time (its `Server-Timing`, from the signed-in
 caller to the rendered page) and of each request's wall time in process.
@@ -25,13 +26,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from api.app import create_app
 from api.runtime import Runtime, open_runtime
 from bench.dashboard_history import COLUMNS_OF, History, history
 from bench.stores import StoreFactory, postgres_problem
 from domain.values import Meta
-from projections.kpi_queries import KPIS
+from projections.kpi_queries import KPIS, fold, kpi_figures
+from projections.kpi_totals import TOTALLED
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Starlette prefers the httpx2 fork; plain httpx works
@@ -107,6 +110,18 @@ def check_figures(client: TestClient, headers: dict[str, str], made: History) ->
         raise RuntimeError(f"{delivered} delivered orders, not the generated {made.delivered}")
 
 
+def check_totals(runtime: Runtime, today: date) -> None:
+    """The loaded totals of last month equal the figures folded from the loaded facts."""
+    last = today.replace(day=1) - timedelta(days=1)
+    with runtime.store.read() as cur:
+        for kpi in TOTALLED:
+            for by in ("all", "salesperson", "product_line"):
+                asked: dict[str, Any] = {"period": "month", "by": by, "start": last.replace(day=1),
+                                         "end": last, "as_of": today}  # fmt: skip
+                if kpi_figures(cur, kpi, **asked) != fold(cur, kpi, **asked):
+                    raise RuntimeError(f"the {kpi} totals by {by} are not the folded facts")
+
+
 def timed(samples: int, call: Callable[[int], float | None]) -> tuple[list[float], list[float]]:
     """`call(i)` `samples` times after one warm-up; its own figure (if any) and wall ms."""
     call(-1)
@@ -128,6 +143,7 @@ def measure(factory: StoreFactory, orders: int, requests: int) -> DashboardTimes
         made = history(orders, now=now)
         rows, seconds = load(runtime, made)
         print(f"  {rows:,} rows loaded in {seconds:.1f} s", file=sys.stderr, flush=True)
+        check_totals(runtime, now.date())
         headers = manager_key(runtime)
         with TestClient(create_app(settings, runtime=runtime)) as client:
             return _timings(client, headers, made, now, requests, rows, seconds)

@@ -4,14 +4,17 @@ Recording 100,000 orders by command would take most of an hour per store, so the
 dashboard reads are made here, as the projections would write them, and bulk-loaded
 (COPY on PostgreSQL, multi-row INSERT on SQLite): the KPI facts (`kpi_*`), the orders
 (`sales_orders`, for the late list), receivables with their invoices and allocations,
-production orders and credit holds. Each order walks the standard workflow's stages with
-random stays; most are delivered and completed, some cancelled, a few stuck past their
-stage's SLA (late now). Taken times are spread over the two years ending today, a fifth of
-them written with a +02:00 offset, so periods are cut on the UTC day as in production.
+production orders and credit holds. The KPI period totals (`kpi_totals`) are summed here
+with the projection's own functions (projections/kpi_totals.py). Each order walks the
+standard workflow's stages with random stays; most are delivered and completed, some
+cancelled, a few stuck past their stage's SLA (late now). Taken times are spread over the
+two years ending today, a fifth of them written with a +02:00 offset, so periods are cut
+on the UTC day as in production.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections import defaultdict
@@ -20,7 +23,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from projections import kpis
+from projections import kpi_totals, kpis
+from projections import kpi_totals as totals
 from projections.kpis import product_line
 from projections.orders import ORDER_COLUMNS as SALES_ORDER_COLUMNS
 from projections.receivables import ALLOCATION_COLUMNS, COLUMNS, INVOICE_COLUMNS
@@ -68,6 +72,7 @@ class History:
     today: date
     rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=lambda: defaultdict(list))
     value: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    totals: kpi_totals.Contribution = field(default_factory=kpi_totals.Contribution)
     delivered: int = 0
     late_now: int = 0
 
@@ -82,6 +87,7 @@ COLUMNS_OF = {
     "kpi_stage_stays": kpis.STAY_COLUMNS,
     "kpi_qc": kpis.QC_COLUMNS,
     "kpi_complaints": kpis.COMPLAINT_COLUMNS,
+    "kpi_totals": kpi_totals.COLUMNS,
     "sales_orders": SALES_ORDER_COLUMNS,
     "receivables": RECEIVABLE_COLUMNS,
     "invoices": INVOICE_COLUMNS,
@@ -98,6 +104,12 @@ def history(orders: int, *, now: datetime, seed: int = 20261126) -> History:
     for n in range(orders):
         taken = start + timedelta(seconds=rng.randrange(DAYS * 86400))
         _Order(rng, made, n, taken, now).record()
+    made.rows["kpi_totals"] = [
+        (kpi_totals.group_id(group), *group, numerator.quantize(kpi_totals.PLACES),
+         denominator.quantize(kpi_totals.PLACES), orders)
+        for group, (numerator, denominator, orders) in made.totals.sums.items()
+    ]  # fmt: skip
+    made.totals = kpi_totals.Contribution()  # not kept on the heap while timing
     return made
 
 
@@ -158,43 +170,65 @@ class _Order:
                shipped_at: datetime | None) -> None:  # fmt: skip
         made, cancelled = self.made, stage == "cancelled"
         order_id = str(uuid.UUID(int=self.n + 1))
-        made.rows["kpi_orders"].append((
-            order_id, self.number, self.customer, self.region, self.salesperson,
-            self.currency, self.total, self.taken, self.promised, delivered_at,
-            1 if cancelled else 0, stage, entered,
-        ))  # fmt: skip
-        for family, amount in sorted(self.lines.items()):
-            made.rows["kpi_order_lines"].append((self.number, product_line(f"{family}-1"),
-                                                 amount))  # fmt: skip
+        lines = {product_line(f"{family}-1"): amount for family, amount in self.lines.items()}
+        for line, amount in sorted(lines.items()):
+            made.rows["kpi_order_lines"].append((self.number, line, amount))
+        by_day: dict[tuple[str, str], list[Any]] = {}
         for k, (name, came, left) in enumerate(stays):
-            seconds = Decimal(str((left - came).total_seconds()))
+            seconds = totals.seconds_between(came, left)
+            day = totals.utc_day(left)
             made.rows["kpi_stage_stays"].append((self.n * 20 + k + 1, self.number, name, came,
-                                                 left, seconds))  # fmt: skip
-        if not cancelled:
-            made.value[self.currency] += self.total
+                                                 left, day, seconds))  # fmt: skip
+            summed = by_day.setdefault((name, str(day)), [name, day, Decimal(0), 0])
+            summed[2] += seconds
+            summed[3] += 1
+        complaints = 0
         if delivered_at is not None and not cancelled:
             made.delivered += 1
-            self._complaint(delivered_at)
-        self._production(stays, stage)
+            complaints = self._complaint(delivered_at)
+        order = {
+            "order_id": order_id, "number": self.number, "customer": self.customer,
+            "region": self.region, "salesperson": self.salesperson, "currency": self.currency,
+            "total": self.total, "taken_at": self.taken, "taken_day": totals.utc_day(self.taken),
+            "promised_date": self.promised, "delivered_at": delivered_at,
+            "delivered_day": totals.utc_day(delivered_at), "cancelled": 1 if cancelled else 0,
+            "complaints": complaints, "stage": stage, "stage_entered_at": entered,
+            "stays": json.dumps(sorted([n, d, str(x), c] for n, d, x, c in by_day.values())),
+        }  # fmt: skip
+        made.rows["kpi_orders"].append(tuple(order[c] for c in kpis.ORDER_COLUMNS))
+        if not cancelled:
+            made.value[self.currency] += self.total
+        checks = self._production(stays, stage)
+        for facts in (totals.order_facts(order, lines), totals.stay_facts(order, lines),
+                      totals.qc_facts(order, lines, checks)):  # fmt: skip
+            made.totals.merge(facts, 1)
         self._sales_order(order_id, stage, entered, delivered_at)
         if shipped_at is not None and not cancelled:
             self._billing(shipped_at)
 
-    def _complaint(self, delivered_at: datetime) -> None:
+    def _complaint(self, delivered_at: datetime) -> int:
         if self.rng.random() < 0.05:
             at = delivered_at + timedelta(days=self.rng.randint(1, 12))
             if at <= self.now:
                 category = self.rng.choice(("late", "quality", "damaged", "quantity"))
                 self.made.rows["kpi_complaints"].append((f"{self.number}-C1", self.number,
                                                          category, at))  # fmt: skip
+                return 1
+        return 0
 
-    def _production(self, stays: list[tuple[str, datetime, datetime]], stage: str) -> None:
+    def _production(self, stays: list[tuple[str, datetime, datetime]],
+                    stage: str) -> list[dict[str, Any]]:  # fmt: skip
         if not self.made_to_order:
-            return
+            return []
         production_id, number = str(uuid.UUID(int=10**9 + self.n)), f"PRD-{self.n + 1:07d}"
         checked = next((left for name, _, left in stays if name == "production_complete"), None)
         passed = None if checked is None else (1 if self.rng.random() < 0.9 else 0)
-        self.made.rows["kpi_qc"].append((production_id, number, self.number, passed, checked))
+        check = {
+            "production_id": production_id, "production_number": number,
+            "sales_order": self.number, "first_passed": passed, "checked_at": checked,
+            "checked_day": totals.utc_day(checked),
+        }  # fmt: skip
+        self.made.rows["kpi_qc"].append(tuple(check[c] for c in kpis.QC_COLUMNS))
         status = ("received" if checked is not None else
                   "completed" if stage == "production_complete" else "scheduled")  # fmt: skip
         came = self.taken
@@ -203,6 +237,7 @@ class _Order:
             Decimal(10) if status == "received" else None, status, self.number, 1, 3, came,
             checked or came,
         ))  # fmt: skip
+        return [check]
 
     def _sales_order(self, order_id: str, stage: str, entered: datetime,
                      delivered_at: datetime | None) -> None:  # fmt: skip

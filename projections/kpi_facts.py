@@ -1,0 +1,204 @@
+"""The facts each KPI is made of, read for a range of days (and, for a drill-down, one
+dimension value) with the range and the value applied in SQL, on the indexed UTC days.
+
+A fact is one order's (or one stage stay's, production order's, receivable's) contribution
+to a figure: the day that places it in a period, the order's dimensions, a numerator and a
+denominator, and its key (the stage, or the currency of a money figure). Time facts count
+seconds; the figure divides their sum once (projections/kpi_queries.py `Kpi.scale`).
+By product line a fact is read once per product line its order has lines in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from projections.kpi_totals import seconds_between
+from projections.store import Cursor
+
+ONE, ZERO = Decimal(1), Decimal(0)
+
+
+@dataclass(frozen=True)
+class Fact:
+    number: str
+    day: date  # places the fact in a period
+    value: str  # the dimension value it counts in (`all` when not split)
+    numerator: Decimal
+    denominator: Decimal
+    key: str | None = None  # the stage (stage_time) or the currency (money figures)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which facts to read: placed on `start`..`end` (either open), split by `by`, and of
+    one dimension value only when `value` is given."""
+
+    start: date | None
+    end: date | None
+    by: str
+    value: str | None
+    as_of: date
+
+
+class _Select:
+    """A fact query: its SELECT, joins and conditions, with the scope's filters added."""
+
+    def __init__(self, fields: str, source: str, day: str, scope: Scope, order: str = "o",
+                 amount: bool = False) -> None:  # fmt: skip
+        self.scope = scope
+        self.params: list[Any] = []
+        split = {"region": f"{order}.region", "salesperson": f"{order}.salesperson",
+                 "product_line": "l.product_line", "all": "'all'"}[scope.by]  # fmt: skip
+        self.sql = f"SELECT {fields}, {split} AS dim_value"
+        if amount:
+            self.sql += ", l.amount AS line_amount"
+        self.sql += f" FROM {source}"
+        if scope.by == "product_line":
+            self.sql += f" JOIN kpi_order_lines l ON l.number = {order}.number"
+        self.sql += " WHERE 1 = 1"
+        for bound, op in ((scope.start, ">="), (scope.end, "<=")):
+            if bound is not None:
+                self.where(f"{day} {op} ?", bound.isoformat())
+        if scope.by != "all":  # an order without a region (say) is in no region's figure
+            self.where(f"{split} <> ''")
+        if scope.value is not None:
+            self.where(f"{split} = ?", scope.value)
+
+    def where(self, condition: str, *params: Any) -> _Select:
+        self.sql += f" AND {condition}"
+        self.params += params
+        return self
+
+    def rows(self, cur: Cursor) -> list[dict[str, Any]]:
+        return cur.execute(self.sql, self.params).fetchdicts()
+
+
+ORDER_FIELDS = (
+    "o.number, o.currency, o.total, o.taken_at, o.taken_day, o.promised_date, o.delivered_at,"
+    " o.delivered_day, o.complaints"
+)
+
+
+def _delivered(cur: Cursor, scope: Scope) -> list[dict[str, Any]]:
+    select = _Select(ORDER_FIELDS, "kpi_orders o", "o.delivered_day", scope)
+    return select.where("o.cancelled = 0 AND o.delivered_day IS NOT NULL").rows(cur)
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def cycle_time(cur: Cursor, scope: Scope) -> list[Fact]:
+    return [
+        Fact(r["number"], _day(r["delivered_day"]), r["dim_value"],
+             seconds_between(r["taken_at"], r["delivered_at"]), ONE)
+        for r in _delivered(cur, scope)
+    ]  # fmt: skip
+
+
+def on_time(cur: Cursor, scope: Scope) -> list[Fact]:
+    return [
+        Fact(r["number"], _day(r["delivered_day"]), r["dim_value"],
+             ONE if r["delivered_day"] <= r["promised_date"] else ZERO, ONE)
+        for r in _delivered(cur, scope) if r["promised_date"] is not None
+    ]  # fmt: skip
+
+
+def complaint_rate(cur: Cursor, scope: Scope) -> list[Fact]:
+    return [
+        Fact(r["number"], _day(r["delivered_day"]), r["dim_value"],
+             ONE if r["complaints"] else ZERO, ONE)
+        for r in _delivered(cur, scope)
+    ]  # fmt: skip
+
+
+def order_value(cur: Cursor, scope: Scope) -> list[Fact]:
+    """By product line, each line's own amount (not the order's total)."""
+    split = scope.by == "product_line"
+    select = _Select(ORDER_FIELDS, "kpi_orders o", "o.taken_day", scope, amount=split)
+    return [
+        Fact(r["number"], _day(r["taken_day"]), r["dim_value"],
+             Decimal(r["line_amount"] if split else r["total"]), ONE, r["currency"])
+        for r in select.where("o.cancelled = 0").rows(cur)
+    ]  # fmt: skip
+
+
+def stage_time(cur: Cursor, scope: Scope) -> list[Fact]:
+    select = _Select("s.number, s.stage, s.left_day, s.seconds",
+                     "kpi_stage_stays s JOIN kpi_orders o ON o.number = s.number",
+                     "s.left_day", scope)  # fmt: skip
+    return [
+        Fact(r["number"], _day(r["left_day"]), r["dim_value"], Decimal(r["seconds"]), ONE,
+             r["stage"])
+        for r in select.rows(cur)
+    ]  # fmt: skip
+
+
+def first_pass(cur: Cursor, scope: Scope) -> list[Fact]:
+    select = _Select("q.sales_order AS number, q.first_passed, q.checked_day",
+                     "kpi_qc q JOIN kpi_orders o ON o.number = q.sales_order",
+                     "q.checked_day", scope)  # fmt: skip
+    select.where("q.first_passed IS NOT NULL AND o.cancelled = 0")
+    return [
+        Fact(r["number"], _day(r["checked_day"]), r["dim_value"], Decimal(r["first_passed"]),
+             ONE)
+        for r in select.rows(cur)
+    ]  # fmt: skip
+
+
+def _receivables(cur: Cursor, scope: Scope) -> list[tuple[dict[str, Any], list[Any]]]:
+    """Invoiced receivables of the orders, each with its share of its invoice's payments as
+    (amount, date) pieces effective by `as_of` and not reversed by then."""
+    select = _Select(
+        "r.order_number AS number, r.total, r.currency, r.invoice_number, r.invoice_date,"
+        " i.total AS invoice_total",
+        "receivables r JOIN invoices i ON i.number = r.invoice_number"
+        " JOIN kpi_orders o ON o.number = r.order_number",
+        "r.invoice_date", scope,
+    )  # fmt: skip
+    day = scope.as_of.isoformat()
+    rows = select.where("r.invoice_number IS NOT NULL AND r.invoice_date <= ?", day).rows(cur)
+    invoices = sorted({r["invoice_number"] for r in rows})
+    paid: dict[str, list[tuple[Decimal, date]]] = {}
+    for first in range(0, len(invoices), 500):
+        chunk = invoices[first : first + 500]
+        cur.execute(
+            "SELECT invoice_number, amount, effective_date FROM allocations"
+            f" WHERE invoice_number IN ({','.join('?' * len(chunk))}) AND effective_date <= ?"
+            " AND (reversed_date IS NULL OR reversed_date > ?)",
+            [*chunk, day, day],
+        )
+        for a in cur.fetchdicts():
+            paid.setdefault(a["invoice_number"], []).append(
+                (Decimal(a["amount"]), date.fromisoformat(a["effective_date"]))
+            )
+    found = []
+    for r in rows:
+        share = Decimal(r["total"]) / Decimal(r["invoice_total"])
+        found.append(
+            (r, [(amount * share, day) for amount, day in paid.get(r["invoice_number"], [])])
+        )
+    return found
+
+
+def collection_rate(cur: Cursor, scope: Scope) -> list[Fact]:
+    return [
+        Fact(r["number"], date.fromisoformat(r["invoice_date"]), r["dim_value"],
+             sum((amount for amount, _ in pieces), ZERO), Decimal(r["total"]), r["currency"])
+        for r, pieces in _receivables(cur, scope)
+    ]  # fmt: skip
+
+
+def dso(cur: Cursor, scope: Scope) -> list[Fact]:
+    facts = []
+    for r, pieces in _receivables(cur, scope):
+        invoiced = date.fromisoformat(r["invoice_date"])
+        total = Decimal(r["total"])
+        open_amount = total - sum((amount for amount, _ in pieces), ZERO)
+        weighted = sum(((day - invoiced).days * amount for amount, day in pieces), ZERO)
+        weighted += (scope.as_of - invoiced).days * open_amount
+        facts.append(Fact(r["number"], invoiced, r["dim_value"], weighted, total, r["currency"]))
+    return facts
