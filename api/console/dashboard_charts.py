@@ -116,12 +116,19 @@ def cards(
             row, old = now.get(key), then.get(key)
             title = t(KPI_LABELS[kpi]) + (f" · {key}" if key else "")
             made.append(Card(
-                kpi, title, shown(row, t) if row else "—",
+                kpi, title, _card_value(row, t),
                 str(row["figure"]) if row else None, shown(old, t) if old else None,
                 row["orders"] if row else 0,
                 drill(kpi, period, focus, "all", "all", key) if row else None,
             ))  # fmt: skip
     return made
+
+
+def _card_value(row: dict[str, Any] | None, t: Translate) -> str:
+    """A card's figure: money without its currency, which the card's title names."""
+    if row is None:
+        return "—"
+    return f"{row['figure']:,.2f}" if row["unit"] == "money" else shown(row, t)
 
 
 def trend(
@@ -170,11 +177,13 @@ def shares(t: Translate, rows: list[dict[str, Any]], *, period: str) -> list[dic
             "type": "pie", "hole": 0.45, "sort": False, "direction": "clockwise",
             "labels": [r["value"] for r in slices], "values": [float(r["figure"]) for r in slices],
             "text": [shown(r, t) for r in slices], "textinfo": "label+percent",
+            "textposition": "inside", "insidetextorientation": "horizontal",
             "hovertemplate": "%{label}<br>%{text}<br>%{percent}<extra></extra>",
             "customdata": [drill("order_value", period, r["period_start"], "product_line",
                                  r["value"], currency) for r in slices],
             "marker": {"colors": COLOURS},
-        }], "layout": {"showlegend": False, "margin": MARGIN}}})  # fmt: skip
+        }], "layout": {"showlegend": False, "margin": MARGIN,
+                       "uniformtext": {"minsize": 10, "mode": "hide"}}}})  # fmt: skip
     return charts
 
 
