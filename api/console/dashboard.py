@@ -110,12 +110,12 @@ def dashboard_page(
     with rt.store.read() as cur:
         shown = _figures(cur, viewer, asked, now)
     return render(viewer, "dashboard/page.html", asked=asked, **shown,
-                  labels=charts.labels(viewer.t), api=_api_links(asked),
-                  late_drill=charts.late_drill)  # fmt: skip
+                  labels=charts.labels(viewer.t), api=_api_links(asked))  # fmt: skip
 
 
 def _figures(cur: Cursor, viewer: Viewer, asked: Controls, now: datetime) -> dict[str, Any]:
     t, today = viewer.t, now.date()
+    links = charts.Links(asked.query())
     focus_end = period_end(asked.focus, asked.period)
 
     def figures(kpi: str, by: str, start: date, end: date) -> list[dict[str, Any]]:
@@ -129,28 +129,30 @@ def _figures(cur: Cursor, viewer: Viewer, asked: Controls, now: datetime) -> dic
     people = figures("order_value", "salesperson", asked.focus, focus_end)
     stages = figures("stage_time", "all", asked.focus, focus_end)
     return {
-        "cards": charts.cards(t, headline, asked.period, asked.focus, asked.previous),
+        "links": links,
+        "cards": charts.cards(t, links, headline, asked.period, asked.focus, asked.previous),
         "value_chart": charts.trend(
-            t, value, kpi="order_value", period=asked.period, by=asked.by, percent=False
+            t, links, value, kpi="order_value", period=asked.period, by=asked.by, percent=False
         ),
         "on_time_chart": charts.trend(
-            t, on_time, kpi="on_time_rate", period=asked.period, by=asked.by, percent=True
+            t, links, on_time, kpi="on_time_rate", period=asked.period, by=asked.by, percent=True
         ),
-        "shares": charts.shares(t, lines, period=asked.period),
+        "shares": charts.shares(t, links, lines, period=asked.period),
         "salespeople": [
-            (currency, _board(t, [r for r in people if r["key"] == currency], asked.period))
+            (currency, _board(t, links, [r for r in people if r["key"] == currency], asked.period))
             for currency in sorted({r["key"] for r in people})
         ],
         "stages": charts.leaders(
-            t, stages, period=asked.period, by="all", kpi="stage_time", fastest=True
+            t, links, stages, period=asked.period, by="all", kpi="stage_time", fastest=True
         ),
         "late": charts.pivot(late_orders.late_pivot(cur, now=now)),
         "late_as_of": now,
     }
 
 
-def _board(t: Translate, rows: list[dict[str, Any]], period: str) -> list[dict[str, Any]]:
-    return charts.leaders(t, rows, period=period, by="salesperson", kpi="order_value")
+def _board(t: Translate, links: charts.Links, rows: list[dict[str, Any]],
+           period: str) -> list[dict[str, Any]]:  # fmt: skip
+    return charts.leaders(t, links, rows, period=period, by="salesperson", kpi="order_value")
 
 
 def _api_links(asked: Controls) -> dict[str, str]:

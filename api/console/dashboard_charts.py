@@ -55,17 +55,28 @@ def labels(t: Translate) -> dict[str, Any]:
     }
 
 
-def drill(kpi: str, period: str, begins: date, by: str, value: str, key: str | None) -> str:
-    """The drill-down page of one figure: the same parameters as /kpis/{kpi}/orders."""
-    query = {"kpi": kpi, "period": period, "period_start": begins.isoformat(), "by": by,
-             "value": value, **({"key": key} if key else {})}  # fmt: skip
-    return f"{ORDERS_PAGE}?{urlencode(query)}"
+@dataclass(frozen=True)
+class Links:
+    """Drill-down addresses, each carrying the dashboard's own query (`back`) so its page
+    can lead back to the dashboard as it was (the page policy sends no referrer)."""
 
+    back: str = ""
 
-def late_drill(stage: str | None, reason: str | None) -> str:
-    query = {"late": "1", **({"stage": stage} if stage else {}),
-             **({"reason": reason} if reason else {})}  # fmt: skip
-    return f"{ORDERS_PAGE}?{urlencode(query)}"
+    def figure(self, kpi: str, period: str, begins: date, by: str, value: str,
+               key: str | None) -> str:  # fmt: skip
+        """The orders of one figure: the same parameters as /kpis/{kpi}/orders."""
+        query = {"kpi": kpi, "period": period, "period_start": begins.isoformat(), "by": by,
+                 "value": value, **({"key": key} if key else {})}  # fmt: skip
+        return self._page(query)
+
+    def late(self, stage: str | None, reason: str | None) -> str:
+        """The orders of one cell (or row, or column) of the late pivot."""
+        query = {"late": "1", **({"stage": stage} if stage else {}),
+                 **({"reason": reason} if reason else {})}  # fmt: skip
+        return self._page(query)
+
+    def _page(self, query: dict[str, str]) -> str:
+        return f"{ORDERS_PAGE}?{urlencode({**query, **({'back': self.back} if self.back else {})})}"
 
 
 def label(text: str) -> str:
@@ -104,8 +115,8 @@ class Card:
 
 
 def cards(
-    t: Translate, figures: dict[str, list[dict[str, Any]]], period: str, focus: date,
-    previous: date,
+    t: Translate, links: Links, figures: dict[str, list[dict[str, Any]]], period: str,
+    focus: date, previous: date,
 ) -> list[Card]:  # fmt: skip
     """One card per headline KPI (money KPIs: one per currency) for the focus period."""
     made = []
@@ -119,7 +130,7 @@ def cards(
                 kpi, title, _card_value(row, t),
                 str(row["figure"]) if row else None, shown(old, t) if old else None,
                 row["orders"] if row else 0,
-                drill(kpi, period, focus, "all", "all", key) if row else None,
+                links.figure(kpi, period, focus, "all", "all", key) if row else None,
             ))  # fmt: skip
     return made
 
@@ -132,7 +143,7 @@ def _card_value(row: dict[str, Any] | None, t: Translate) -> str:
 
 
 def trend(
-    t: Translate, rows: list[dict[str, Any]], *, kpi: str, period: str, by: str,
+    t: Translate, links: Links, rows: list[dict[str, Any]], *, kpi: str, period: str, by: str,
     percent: bool,
 ) -> dict[str, Any]:  # fmt: skip
     """A line per dimension value (and currency), a point per period."""
@@ -150,7 +161,8 @@ def trend(
             "x": [p["period_start"].isoformat() for p in points],
             "y": [plotted(p) for p in points],
             "text": [shown(p, t) for p in points],
-            "customdata": [drill(kpi, period, p["period_start"], by, value, key) for p in points],
+            "customdata": [links.figure(kpi, period, p["period_start"], by, value, key)
+                           for p in points],
             "hovertemplate": "%{x}<br>%{text}<extra>%{fullData.name}</extra>",
             "line": {"color": COLOURS[n % len(COLOURS)]},
         })  # fmt: skip
@@ -168,7 +180,9 @@ def _by_name(item: tuple[tuple[str, str | None], Any]) -> tuple[str, str]:
     return value, key or ""
 
 
-def shares(t: Translate, rows: list[dict[str, Any]], *, period: str) -> list[dict[str, Any]]:
+def shares(
+    t: Translate, links: Links, rows: list[dict[str, Any]], *, period: str
+) -> list[dict[str, Any]]:
     """A donut of order value by product line, one per currency (amounts never mix)."""
     charts = []
     for currency in sorted({r["key"] for r in rows}):
@@ -179,16 +193,16 @@ def shares(t: Translate, rows: list[dict[str, Any]], *, period: str) -> list[dic
             "text": [shown(r, t) for r in slices], "textinfo": "label+percent",
             "textposition": "inside", "insidetextorientation": "horizontal",
             "hovertemplate": "%{label}<br>%{text}<br>%{percent}<extra></extra>",
-            "customdata": [drill("order_value", period, r["period_start"], "product_line",
-                                 r["value"], currency) for r in slices],
+            "customdata": [links.figure("order_value", period, r["period_start"],
+                                        "product_line", r["value"], currency) for r in slices],
             "marker": {"colors": COLOURS},
         }], "layout": {"showlegend": False, "margin": MARGIN,
                        "uniformtext": {"minsize": 10, "mode": "hide"}}}})  # fmt: skip
     return charts
 
 
-def leaders(t: Translate, rows: list[dict[str, Any]], *, period: str, by: str, kpi: str,
-            fastest: bool = False, limit: int = 10) -> list[dict[str, Any]]:  # fmt: skip
+def leaders(t: Translate, links: Links, rows: list[dict[str, Any]], *, period: str, by: str,
+            kpi: str, fastest: bool = False, limit: int = 10) -> list[dict[str, Any]]:  # fmt: skip
     """A leaderboard of rows in one currency (or stages): the highest figures first, or the
     lowest (`fastest`)."""
     ordered = sorted(rows, key=lambda r: (r["figure"] if fastest else -r["figure"], r["value"],
@@ -201,7 +215,7 @@ def leaders(t: Translate, rows: list[dict[str, Any]], *, period: str, by: str, k
             "role": label(STAGE_ROLES.get(row["key"] or "", "")) if kpi == "stage_time" else "",
             "key": row["key"], "value": shown(row, t), "figure": str(row["figure"]),
             "count": row["denominator"], "orders": row["orders"],
-            "href": drill(kpi, period, row["period_start"], by, row["value"], row["key"]),
+            "href": links.figure(kpi, period, row["period_start"], by, row["value"], row["key"]),
         })  # fmt: skip
     if kpi != "stage_time":
         for rank, entry in enumerate(board, 1):

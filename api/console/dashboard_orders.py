@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -21,6 +21,7 @@ from projections.kpi_queries import DIMENSIONS, KPIS, PERIODS
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE_ROWS = 100
+BACK = ("period", "from", "to", "by", "focus")  # the dashboard's controls
 
 
 @router.get("/dashboard/orders")
@@ -29,10 +30,9 @@ def figure_orders(
     kpi: str | None = None, period: str = "month", period_start: str | None = None,
     by: str = "all", value: str = "all", key: str | None = None, as_of: str | None = None,
     late: str | None = None, stage: str | None = None, reason: str | None = None,
-    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    back: str = "", number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:  # fmt: skip
     """The orders counted in one figure of the dashboard."""
-    back = _back(request)
     if late:
         return _late(rt, viewer, stage or None, reason or None, number, back)
     begins, on = _date(period_start), _date(as_of) or datetime.now(UTC).date()
@@ -57,7 +57,7 @@ def figure_orders(
         period=period, begins=begins, by=by, value=value, key=key,
         figure=charts.shown(figure, viewer.t) if figure else None,
         total=len(numbers), numbers=numbers, rows=[_detail(d) for d in details],
-        pager=_pager(request, number, len(numbers)), back=back,
+        pager=_pager(request, number, len(numbers)), back=_back(back),
         api=f"/kpis/{kpi}/orders?{urlencode(asked)}", labels=charts.labels(viewer.t),
     )  # fmt: skip
 
@@ -79,7 +79,7 @@ def _late(rt: RuntimeDep, viewer: Viewer, stage: str | None, reason: str | None,
     return render(
         viewer, "dashboard/orders.html", kind="late", stage=stage, reason=reason,
         total=len(every), numbers=[r["number"] for r in every], rows=shown, as_of=now,
-        pager=_pager_late(asked, number, len(every)), back=back,
+        pager=_pager_late(asked, number, len(every), back), back=_back(back),
         api=f"/kpis/late/orders?{urlencode(asked)}", labels=charts.labels(viewer.t),
     )  # fmt: skip
 
@@ -106,12 +106,10 @@ def _date(text: str | None) -> date | None:
         return None
 
 
-def _back(request: Request) -> str:
-    """Back to the dashboard as it was (its address from the referrer), else its default."""
-    came = urlsplit(request.headers.get("referer", ""))
-    if came.path == "/console/dashboard" and came.netloc in ("", request.url.netloc):
-        return came.path + (f"?{came.query}" if came.query else "")
-    return "/console/dashboard"
+def _back(query: str) -> str:
+    """Back to the dashboard as it was: its controls, and nothing else, from `back`."""
+    kept = {k: v[:40] for k, v in parse_qsl(query) if k in BACK}
+    return "/console/dashboard" + (f"?{urlencode(kept)}" if kept else "")
 
 
 def _pager(request: Request, number: int, total: int) -> dict[str, str | None]:
@@ -119,8 +117,9 @@ def _pager(request: Request, number: int, total: int) -> dict[str, str | None]:
     return _pages(params, number, total)
 
 
-def _pager_late(asked: dict[str, str], number: int, total: int) -> dict[str, str | None]:
-    return _pages({"late": "1", **asked}, number, total)
+def _pager_late(asked: dict[str, str], number: int, total: int,
+                back: str) -> dict[str, str | None]:  # fmt: skip
+    return _pages({"late": "1", **asked, **({"back": back} if back else {})}, number, total)
 
 
 def _pages(params: dict[str, str], number: int, total: int) -> dict[str, str | None]:

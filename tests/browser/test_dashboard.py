@@ -23,6 +23,7 @@ def expected(console: Console, address: str) -> list[str]:
     """What the API names for the figure a drill-down address is about."""
     asked = dict(parse_qsl(urlsplit(address).query))
     asked.pop("page", None)
+    asked.pop("back", None)
     api = console.served.api("admin")
     if asked.pop("late", None):
         answer = api.get("/kpis/late/orders", params=asked)

@@ -222,6 +222,7 @@ def test_every_drill_down_lists_the_orders_the_api_names(console: Console) -> No
     checked = 0
     for href in sorted(set(addresses)):
         asked = dict(parse_qsl(urlsplit(href).query))
+        assert dict(parse_qsl(asked.pop("back"))) == {**WINDOW, "by": "region"}
         if asked.pop("late", None):
             expected = console.api("/kpis/late/orders", **asked)["orders"]
         else:
@@ -234,6 +235,11 @@ def test_every_drill_down_lists_the_orders_the_api_names(console: Console) -> No
     # The March on-time point for the south is SO-B's, delivered after its promised date.
     assert drilled(console, "/console/dashboard/orders?kpi=on_time_rate&period=month"
                    "&period_start=2026-03-01&by=region&value=south") == ["SO-B"]  # fmt: skip
+    # Its page leads back to the dashboard as it was, and only to the dashboard.
+    back = "period=month&from=2026-03-01&to=2026-04-30&by=region&focus=2026-03-01&x=1"
+    page = console.page("/console/dashboard/orders", late="1", back=back)
+    assert 'href="/console/dashboard?period=month&amp;from=2026-03-01&amp;to=2026-04-30' \
+           '&amp;by=region&amp;focus=2026-03-01"' in page.text  # fmt: skip
 
 
 def test_labels_are_in_chinese_when_asked(console: Console) -> None:
