@@ -10,6 +10,7 @@ By product line a fact is read once per product line its order has lines in.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -151,54 +152,64 @@ def first_pass(cur: Cursor, scope: Scope) -> list[Fact]:
 
 def _receivables(cur: Cursor, scope: Scope) -> list[tuple[dict[str, Any], list[Any]]]:
     """Invoiced receivables of the orders, each with its share of its invoice's payments as
-    (amount, date) pieces effective by `as_of` and not reversed by then."""
+    (amount, date) pieces effective by `as_of` and not reversed by then. (An invoice's total,
+    which the shares need, is read only for invoices that were paid something.)"""
     select = _Select(
-        "r.order_number AS number, r.total, r.currency, r.invoice_number, r.invoice_date,"
-        " i.total AS invoice_total",
-        "receivables r JOIN invoices i ON i.number = r.invoice_number"
-        " JOIN kpi_orders o ON o.number = r.order_number",
-        "r.invoice_date", scope,
+        "r.order_number AS number, r.total, r.currency, r.invoice_number, r.invoice_date",
+        "receivables r JOIN kpi_orders o ON o.number = r.order_number", "r.invoice_date", scope,
     )  # fmt: skip
     day = scope.as_of.isoformat()
     rows = select.where("r.invoice_number IS NOT NULL AND r.invoice_date <= ?", day).rows(cur)
     invoices = sorted({r["invoice_number"] for r in rows})
     paid: dict[str, list[tuple[Decimal, date]]] = {}
+    totals: dict[str, Decimal] = {}
     for first in range(0, len(invoices), 500):
         chunk = invoices[first : first + 500]
         cur.execute(
-            "SELECT invoice_number, amount, effective_date FROM allocations"
-            f" WHERE invoice_number IN ({','.join('?' * len(chunk))}) AND effective_date <= ?"
-            " AND (reversed_date IS NULL OR reversed_date > ?)",
+            "SELECT a.invoice_number, a.amount, a.effective_date, i.total FROM allocations a"
+            " JOIN invoices i ON i.number = a.invoice_number"
+            f" WHERE a.invoice_number IN ({','.join('?' * len(chunk))}) AND a.effective_date <= ?"
+            " AND (a.reversed_date IS NULL OR a.reversed_date > ?)",
             [*chunk, day, day],
         )
-        for a in cur.fetchdicts():
-            paid.setdefault(a["invoice_number"], []).append(
-                (Decimal(a["amount"]), date.fromisoformat(a["effective_date"]))
-            )
+        for number, amount, effective, total in cur.fetchall():
+            paid.setdefault(number, []).append((Decimal(amount), date.fromisoformat(effective)))
+            totals[number] = Decimal(total)
     found = []
     for r in rows:
-        share = Decimal(r["total"]) / Decimal(r["invoice_total"])
-        found.append(
-            (r, [(amount * share, day) for amount, day in paid.get(r["invoice_number"], [])])
-        )
+        pieces = paid.get(r["invoice_number"], [])
+        if pieces:
+            share = Decimal(r["total"]) / totals[r["invoice_number"]]
+            pieces = [(amount * share, day) for amount, day in pieces]
+        found.append((r, pieces))
     return found
+
+
+Receivable = tuple[str, date, str, str, Decimal, Decimal, Decimal]
+
+
+def receivable_sums(cur: Cursor, scope: Scope) -> Iterator[Receivable]:
+    """Per invoiced receivable: its order, invoice date, dimension value and currency, what
+    was collected of it by `as_of`, its total, and Σ amount × days outstanding (each payment
+    piece to its date, what is still open to `as_of`): collection rate and DSO facts both."""
+    for r, pieces in _receivables(cur, scope):
+        invoiced = date.fromisoformat(r["invoice_date"])
+        total = Decimal(r["total"])
+        paid = sum((amount for amount, _ in pieces), ZERO)
+        weighted = sum(((day - invoiced).days * amount for amount, day in pieces), ZERO)
+        weighted += (scope.as_of - invoiced).days * (total - paid)
+        yield r["number"], invoiced, r["dim_value"], r["currency"], paid, total, weighted
 
 
 def collection_rate(cur: Cursor, scope: Scope) -> list[Fact]:
     return [
-        Fact(r["number"], date.fromisoformat(r["invoice_date"]), r["dim_value"],
-             sum((amount for amount, _ in pieces), ZERO), Decimal(r["total"]), r["currency"])
-        for r, pieces in _receivables(cur, scope)
-    ]  # fmt: skip
+        Fact(number, day, value, paid, total, key)
+        for number, day, value, key, paid, total, _ in receivable_sums(cur, scope)
+    ]
 
 
 def dso(cur: Cursor, scope: Scope) -> list[Fact]:
-    facts = []
-    for r, pieces in _receivables(cur, scope):
-        invoiced = date.fromisoformat(r["invoice_date"])
-        total = Decimal(r["total"])
-        open_amount = total - sum((amount for amount, _ in pieces), ZERO)
-        weighted = sum(((day - invoiced).days * amount for amount, day in pieces), ZERO)
-        weighted += (scope.as_of - invoiced).days * open_amount
-        facts.append(Fact(r["number"], invoiced, r["dim_value"], weighted, total, r["currency"]))
-    return facts
+    return [
+        Fact(number, day, value, weighted, total, key)
+        for number, day, value, key, _, total, weighted in receivable_sums(cur, scope)
+    ]

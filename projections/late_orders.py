@@ -31,15 +31,20 @@ _REASON = (
     " WHEN o.status = 'shipped' THEN 'in_transit'"
     " ELSE 'none' END"
 )
-_LATE = "FROM sales_orders o WHERE o.sla_due_at <= ? AND o.status <> 'cancelled'"
+# Materialized, so that the planner starts from the SLA index (the late orders), not from
+# an index that suits the grouping but visits every order.
+_LATE = (
+    "WITH late AS MATERIALIZED (SELECT o.number, o.customer, o.stage, o.stage_role, o.status,"
+    " o.awaiting_role, o.sla_due_at, o.salesperson, o.region, o.currency, o.total,"
+    f" {_REASON} AS reason FROM sales_orders o"
+    " WHERE o.sla_due_at <= ? AND o.status <> 'cancelled')"
+)
 
 
 def late_pivot(cur: Cursor, *, now: datetime) -> list[dict[str, Any]]:
     """Late orders counted by stage × reason, stages in the standard workflow's order."""
     rows = cur.execute(
-        f"SELECT stage, reason, COUNT(*) AS orders FROM"
-        f" (SELECT o.stage AS stage, {_REASON} AS reason {_LATE}) late"
-        " GROUP BY stage, reason",
+        f"{_LATE} SELECT stage, reason, COUNT(*) AS orders FROM late GROUP BY stage, reason",
         [now],
     ).fetchdicts()
     return sorted(rows, key=lambda r: (stage_rank(r["stage"]), REASONS.index(r["reason"])))
@@ -52,11 +57,7 @@ def late_orders(
     """The late orders of one pivot cell (or row, or column), most overdue first."""
     if reason is not None and reason not in REASONS:
         raise InvalidInput(f"reason must be one of {', '.join(REASONS)}, got {reason!r}")
-    sql = (
-        "SELECT * FROM (SELECT o.number, o.customer, o.stage, o.stage_role, o.status,"
-        " o.awaiting_role, o.sla_due_at, o.salesperson, o.region, o.currency, o.total,"
-        f" {_REASON} AS reason {_LATE}) late WHERE 1 = 1"
-    )
+    sql = f"{_LATE} SELECT * FROM late WHERE 1 = 1"
     params: list[Any] = [now]
     for column, value in (("stage", stage), ("reason", reason)):
         if value is not None:

@@ -22,11 +22,20 @@ from api.console.i18n import Translate
 from api.console.web import Viewer, page, render
 from api.deps import RuntimeDep
 from projections import late_orders
-from projections.kpi_queries import DIMENSIONS, PERIODS, kpi_figures, period_end, period_start
+from projections.kpi_queries import (
+    DIMENSIONS,
+    PERIODS,
+    kpi_figures,
+    kpi_figures_of,
+    period_end,
+    period_start,
+)
 from projections.store import Cursor
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
+# The headline cards: the five the KPI read model keeps totals of, then the two made of
+# receivables.
 HEADLINE = ("order_value", "on_time_rate", "cycle_time", "first_pass_yield", "complaint_rate",
             "collection_rate", "dso")  # fmt: skip
 SHOWN_PERIODS = {"day": 31, "week": 13, "month": 12}  # the default window
@@ -122,7 +131,12 @@ def _figures(cur: Cursor, viewer: Viewer, asked: Controls, now: datetime) -> dic
         return kpi_figures(cur, kpi, period=asked.period, by=by, start=start, end=end,
                            as_of=today)  # fmt: skip
 
-    headline = {kpi: figures(kpi, "all", asked.previous, focus_end) for kpi in HEADLINE}
+    headline = kpi_figures_of(cur, HEADLINE[:5], period=asked.period, by="all",
+                              start=asked.previous, end=focus_end, as_of=today)  # fmt: skip
+    # Collection rate and DSO read every receivable invoiced in the period (they depend on
+    # today's date): the focus period's only, without the one before it.
+    headline.update(kpi_figures_of(cur, HEADLINE[5:], period=asked.period, by="all",
+                                   start=asked.focus, end=focus_end, as_of=today))  # fmt: skip
     value = figures("order_value", asked.by, asked.start, asked.end)
     on_time = figures("on_time_rate", asked.by, asked.start, asked.end)
     lines = figures("order_value", "product_line", asked.focus, focus_end)
