@@ -22,11 +22,13 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+import psycopg
 
 from api.app import create_app
 from api.runtime import Runtime, open_runtime
@@ -81,11 +83,16 @@ def load(runtime: Runtime, made: History) -> tuple[int, float]:
         for table, rows in made.rows.items():
             cur.insert_rows(table, COLUMNS_OF[table], rows)
     if runtime.store.dialect == "postgres":
-        # Autovacuum analyzes tables this size soon after a bulk load; do it now.
-        with runtime.store.transaction() as cur:
-            for table in made.rows:
-                cur.execute(f"ANALYZE {table}")
+        # Autovacuum vacuums and analyzes tables this size soon after a bulk load (which sets
+        # the visibility map index-only scans need); do it now.
+        vacuum(runtime.settings.postgres_conninfo(), runtime.settings.views_schema, made.rows)
     return sum(len(rows) for rows in made.rows.values()), time.perf_counter() - started
+
+
+def vacuum(conninfo: str, schema: str, tables: Iterable[str]) -> None:
+    with psycopg.connect(conninfo, autocommit=True, options=f"-c search_path={schema}") as db:
+        for table in tables:
+            db.execute(f"VACUUM ANALYZE {table}")
 
 
 def manager_key(runtime: Runtime) -> dict[str, str]:

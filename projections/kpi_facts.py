@@ -45,27 +45,28 @@ class Scope:
 
 
 class _Select:
-    """A fact query: its SELECT, joins and conditions, with the scope's filters added."""
+    """A fact query: its SELECT, joins and conditions, with the scope's filters added (its
+    dimension too, unless `dims` is false: a query of the days alone)."""
 
     def __init__(self, fields: str, source: str, day: str, scope: Scope, order: str = "o",
-                 amount: bool = False) -> None:  # fmt: skip
+                 amount: bool = False, dims: bool = True) -> None:  # fmt: skip
         self.scope = scope
         self.params: list[Any] = []
         split = {"region": f"{order}.region", "salesperson": f"{order}.salesperson",
                  "product_line": "l.product_line", "all": "'all'"}[scope.by]  # fmt: skip
-        self.sql = f"SELECT {fields}, {split} AS dim_value"
+        self.sql = f"SELECT {fields}" + (f", {split} AS dim_value" if dims else "")
         if amount:
             self.sql += ", l.amount AS line_amount"
         self.sql += f" FROM {source}"
-        if scope.by == "product_line":
+        if dims and scope.by == "product_line":
             self.sql += f" JOIN kpi_order_lines l ON l.number = {order}.number"
         self.sql += " WHERE 1 = 1"
         for bound, op in ((scope.start, ">="), (scope.end, "<=")):
             if bound is not None:
                 self.where(f"{day} {op} ?", bound.isoformat())
-        if scope.by != "all":  # an order without a region (say) is in no region's figure
+        if dims and scope.by != "all":  # an order without a region is in no region's figure
             self.where(f"{split} <> ''")
-        if scope.value is not None:
+        if dims and scope.value is not None:
             self.where(f"{split} = ?", scope.value)
 
     def where(self, condition: str, *params: Any) -> _Select:
@@ -154,27 +155,31 @@ def _receivables(cur: Cursor, scope: Scope) -> list[tuple[dict[str, Any], list[A
     """Invoiced receivables of the orders, each with its share of its invoice's payments as
     (amount, date) pieces effective by `as_of` and not reversed by then. (An invoice's total,
     which the shares need, is read only for invoices that were paid something.)"""
+    day = scope.as_of.isoformat()
+    # The order's dimensions are in the KPI model; not split, the receivables are enough.
+    joined = " JOIN kpi_orders o ON o.number = r.order_number" if scope.by != "all" else ""
+    source = "receivables r" + joined
     select = _Select(
         "r.order_number AS number, r.total, r.currency, r.invoice_number, r.invoice_date",
-        "receivables r JOIN kpi_orders o ON o.number = r.order_number", "r.invoice_date", scope,
+        source, "r.invoice_date", scope,
     )  # fmt: skip
-    day = scope.as_of.isoformat()
     rows = select.where("r.invoice_number IS NOT NULL AND r.invoice_date <= ?", day).rows(cur)
-    invoices = sorted({r["invoice_number"] for r in rows})
+    # The payments of the invoices invoiced on those days (of every dimension value: a
+    # superset of the receivables read), in one read.
+    invoiced = _Select("r.invoice_number", "receivables r", "r.invoice_date", scope, dims=False)
+    invoiced.where("r.invoice_number IS NOT NULL AND r.invoice_date <= ?", day)
+    cur.execute(
+        "SELECT a.invoice_number, a.amount, a.effective_date, i.total FROM allocations a"
+        " JOIN invoices i ON i.number = a.invoice_number"
+        f" WHERE a.invoice_number IN ({invoiced.sql})"
+        " AND a.effective_date <= ? AND (a.reversed_date IS NULL OR a.reversed_date > ?)",
+        [*invoiced.params, day, day],
+    )
     paid: dict[str, list[tuple[Decimal, date]]] = {}
     totals: dict[str, Decimal] = {}
-    for first in range(0, len(invoices), 500):
-        chunk = invoices[first : first + 500]
-        cur.execute(
-            "SELECT a.invoice_number, a.amount, a.effective_date, i.total FROM allocations a"
-            " JOIN invoices i ON i.number = a.invoice_number"
-            f" WHERE a.invoice_number IN ({','.join('?' * len(chunk))}) AND a.effective_date <= ?"
-            " AND (a.reversed_date IS NULL OR a.reversed_date > ?)",
-            [*chunk, day, day],
-        )
-        for number, amount, effective, total in cur.fetchall():
-            paid.setdefault(number, []).append((Decimal(amount), date.fromisoformat(effective)))
-            totals[number] = Decimal(total)
+    for number, amount, effective, total in cur.fetchall():
+        paid.setdefault(number, []).append((Decimal(amount), date.fromisoformat(effective)))
+        totals[number] = Decimal(total)
     found = []
     for r in rows:
         pieces = paid.get(r["invoice_number"], [])

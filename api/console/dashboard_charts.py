@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from api.console.i18n import Translate
 from domain.workflows import DEFAULT_DEFINITION
@@ -55,28 +55,25 @@ def labels(t: Translate) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
 class Links:
     """Drill-down addresses, each carrying the dashboard's own query (`back`) so its page
     can lead back to the dashboard as it was (the page policy sends no referrer)."""
 
-    back: str = ""
+    def __init__(self, back: str = "") -> None:
+        self.tail = f"&{urlencode({'back': back})}" if back else ""  # encoded once
 
     def figure(self, kpi: str, period: str, begins: date, by: str, value: str,
                key: str | None) -> str:  # fmt: skip
         """The orders of one figure: the same parameters as /kpis/{kpi}/orders."""
-        query = {"kpi": kpi, "period": period, "period_start": begins.isoformat(), "by": by,
-                 "value": value, **({"key": key} if key else {})}  # fmt: skip
-        return self._page(query)
+        query = f"kpi={kpi}&period={period}&period_start={begins.isoformat()}&by={by}"
+        query += f"&value={quote_plus(value)}" + (f"&key={quote_plus(key)}" if key else "")
+        return f"{ORDERS_PAGE}?{query}{self.tail}"
 
     def late(self, stage: str | None, reason: str | None) -> str:
         """The orders of one cell (or row, or column) of the late pivot."""
         query = {"late": "1", **({"stage": stage} if stage else {}),
                  **({"reason": reason} if reason else {})}  # fmt: skip
-        return self._page(query)
-
-    def _page(self, query: dict[str, str]) -> str:
-        return f"{ORDERS_PAGE}?{urlencode({**query, **({'back': self.back} if self.back else {})})}"
+        return f"{ORDERS_PAGE}?{urlencode(query)}{self.tail}"
 
 
 def label(text: str) -> str:
