@@ -58,12 +58,12 @@ class Controls:
     def previous(self) -> date:
         return period_start(self.focus - timedelta(days=1), self.period)
 
-    def query(self, **changed: str) -> str:
-        asked = {
+    def query(self) -> str:
+        """The dashboard's address query for these controls."""
+        return urlencode({
             "period": self.period, "from": self.start.isoformat(), "to": self.end.isoformat(),
             "by": self.by, "focus": self.focus.isoformat(),
-        }  # fmt: skip
-        return urlencode({**asked, **changed})
+        })  # fmt: skip
 
 
 def controls(period: str | None, start: str | None, end: str | None, by: str | None,

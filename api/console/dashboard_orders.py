@@ -53,10 +53,9 @@ def figure_orders(
         details = kpi_queries.order_details(cur, shown)
     figure = next((r for r in rows if r["value"] == value and r["key"] == (key or None)), None)
     return render(
-        viewer, "dashboard/orders.html", kind="kpi", kpi=kpi, kpi_label=charts.KPI_LABELS[kpi],
-        period=period, begins=begins, by=by, value=value, key=key,
-        figure=charts.shown(figure, viewer.t) if figure else None,
-        total=len(numbers), numbers=numbers, rows=[_detail(d) for d in details],
+        viewer, "dashboard/orders.html", kind="kpi", kpi=kpi, period=period, begins=begins,
+        by=by, value=value, key=key, figure=charts.shown(figure, viewer.t) if figure else None,
+        total=len(numbers), rows=[_detail(d) for d in details],
         pager=_pager(request, number, len(numbers)), back=_back(back),
         api=f"/kpis/{kpi}/orders?{urlencode(asked)}", labels=charts.labels(viewer.t),
     )  # fmt: skip
@@ -78,7 +77,7 @@ def _late(rt: RuntimeDep, viewer: Viewer, stage: str | None, reason: str | None,
     asked = {**({"stage": stage} if stage else {}), **({"reason": reason} if reason else {})}
     return render(
         viewer, "dashboard/orders.html", kind="late", stage=stage, reason=reason,
-        total=len(every), numbers=[r["number"] for r in every], rows=shown, as_of=now,
+        total=len(every), rows=shown, as_of=now,
         pager=_pager_late(asked, number, len(every), back), back=_back(back),
         api=f"/kpis/late/orders?{urlencode(asked)}", labels=charts.labels(viewer.t),
     )  # fmt: skip
@@ -113,8 +112,7 @@ def _back(query: str) -> str:
 
 
 def _pager(request: Request, number: int, total: int) -> dict[str, str | None]:
-    params = dict(request.query_params)
-    return _pages(params, number, total)
+    return _pages(dict(request.query_params), number, total)
 
 
 def _pager_late(asked: dict[str, str], number: int, total: int,
