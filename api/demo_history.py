@@ -15,7 +15,9 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
+from domain.credit import CreditHoldRefusal
 from domain.ledger import Ledger
 from domain.values import Meta
 
@@ -30,6 +32,8 @@ def load_history(ledger: Ledger, meta: Callable[..., Meta], skus: list[str], now
                  seed: int = 11) -> None:  # fmt: skip
     rng = random.Random(seed)
     stocked = [sku for sku in skus if ledger.stock_item(sku, "WH-BER").available >= 50]
+    if not stocked:
+        return  # a demo too small to spare stock
     for month in range(MONTHS, -1, -1):
         for k in range(PER_MONTH if month else PER_MONTH // 2):
             taken = now - timedelta(days=30 * month + rng.randint(3, 27), hours=rng.randint(0, 9))
@@ -43,7 +47,7 @@ def _order(ledger: Ledger, meta: Callable[..., Meta], rng: random.Random, skus: 
     who = rng.choice(SALESPEOPLE)
     lines = [
         {"sku": sku, "quantity": str(rng.randint(1, 3)), "unit_price": f"{rng.randint(2, 15)}00.00"}
-        for sku in rng.sample(skus, rng.randint(1, 3))
+        for sku in rng.sample(skus, min(len(skus), rng.randint(1, 3)))
     ]
     promised = (taken + timedelta(days=rng.randint(6, 12))).date()
     ledger.create_sales_order(
@@ -60,11 +64,19 @@ def _order(ledger: Ledger, meta: Callable[..., Meta], rng: random.Random, skus: 
                                    number=number, effective_at=when)  # fmt: skip
         order = ledger.sales_order(number)
     shipped = when + timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 8))
-    outcome = ledger.ship_sales_order(
-        meta("ship_sales_order", "warehouse.tom"), number=number,
-        lines={int(no): qty for no, qty in order.reserved.items()}, carrier="DHL",
-        tracking_number=f"JD{rng.randrange(10**9, 10**10)}", effective_at=shipped,
-    )  # fmt: skip
+    shipment: dict[str, Any] = {
+        "number": number, "lines": {int(no): qty for no, qty in order.reserved.items()},
+        "carrier": "DHL", "tracking_number": f"JD{rng.randrange(10**9, 10**10)}",
+        "effective_at": shipped,
+    }  # fmt: skip
+    try:
+        outcome = ledger.ship_sales_order(meta("ship_sales_order", "warehouse.tom"), **shipment)
+    except CreditHoldRefusal:  # the customer's standing then: finance let it go all the same
+        ledger.release_order_credit(
+            meta("release_order_credit", "finance.ivy", role="finance"), number=number,
+            reason="long-standing customer, payment promised", effective_at=shipped,
+        )  # fmt: skip
+        outcome = ledger.ship_sales_order(meta("ship_sales_order", "warehouse.tom"), **shipment)
     delivered = shipped + timedelta(days=rng.randint(1, 7), hours=rng.randint(0, 12))
     if delivered > now - timedelta(hours=1):
         return  # still on its way
