@@ -193,9 +193,11 @@ class _Order:
             "promised_date": self.promised, "delivered_at": delivered_at,
             "delivered_day": totals.utc_day(delivered_at), "cancelled": 1 if cancelled else 0,
             "complaints": complaints, "stage": stage, "stage_entered_at": entered,
-            "stays": json.dumps(sorted([n, d, str(x), c] for n, d, x, c in by_day.values())),
+            "stays": sorted([n, d, str(x), c] for n, d, x, c in by_day.values()),
         }  # fmt: skip
-        made.rows["kpi_orders"].append(tuple(order[c] for c in kpis.ORDER_COLUMNS))
+        made.rows["kpi_orders"].append(tuple(
+            json.dumps(order[c]) if c == "stays" else order[c] for c in kpis.ORDER_COLUMNS
+        ))  # fmt: skip
         if not cancelled:
             made.value[self.currency] += self.total
         checks = self._production(stays, stage)

@@ -108,19 +108,31 @@ class Contribution:
             found[1] += sign * denominator
             found[2] += sign * orders
 
+    def change(self, before: Contribution, after: Contribution) -> None:
+        """Add `after − before`, skipping the groups both hold alike (most of them)."""
+        for group, sums in after.sums.items():
+            old = before.sums.get(group)
+            if old == sums:
+                continue
+            found = self.sums.setdefault(group, [ZERO, ZERO, 0])
+            for k in range(3):
+                found[k] += sums[k] - (old[k] if old else 0)
+        for group, old in before.sums.items():
+            if group not in after.sums:
+                found = self.sums.setdefault(group, [ZERO, ZERO, 0])
+                for k in range(3):
+                    found[k] -= old[k]
 
-def order_facts(order: dict[str, Any] | None, lines: dict[str, Decimal]) -> Contribution:
-    """Order value, cycle time, on-time and complaint facts of an order (none if cancelled)."""
+
+def order_facts(order: dict[str, Any] | None, lines: dict[str, Decimal],
+                delivered_only: bool = False) -> Contribution:  # fmt: skip
+    """Order value, cycle time, on-time and complaint facts of an order (none if cancelled);
+    `delivered_only`: not its value (what a delivery or a complaint cannot change)."""
     made = Contribution()
     if order is None or order["cancelled"]:
         return made
-    dims = dimensions(order, ())
-    value = Decimal(order["total"])
-    made.fact("order_value", order["taken_day"], order["currency"], value, ONE, dims)
-    for line, amount in sorted(lines.items()):
-        if line:
-            made.fact("order_value", order["taken_day"], order["currency"], amount, ONE,
-                      [("product_line", line)])  # fmt: skip
+    if not delivered_only:
+        _value_facts(made, order, lines)
     day = order["delivered_day"]
     if day is None:
         return made
@@ -134,13 +146,24 @@ def order_facts(order: dict[str, Any] | None, lines: dict[str, Decimal]) -> Cont
     return made
 
 
+def _value_facts(made: Contribution, order: dict[str, Any], lines: dict[str, Decimal]) -> None:
+    dims = dimensions(order, ())
+    value = Decimal(order["total"])
+    made.fact("order_value", order["taken_day"], order["currency"], value, ONE, dims)
+    for line, amount in sorted(lines.items()):
+        if line:
+            made.fact("order_value", order["taken_day"], order["currency"], amount, ONE,
+                      [("product_line", line)])  # fmt: skip
+
+
 def stay_facts(order: dict[str, Any] | None, lines: dict[str, Decimal]) -> Contribution:
-    """Every ended stay of the order, from its stays summed by stage and day."""
+    """Every ended stay of the order, from its stays summed by stage and day (`stays`: the
+    stored JSON, as a list)."""
     made = Contribution()
     if order is None:
         return made
     dims = dimensions(order, sorted(lines))
-    for stage, day, seconds, count in json.loads(order["stays"]):
+    for stage, day, seconds, count in order["stays"]:
         made.fact("stage_time", day, stage, Decimal(seconds), Decimal(count), dims)
     return made
 
@@ -162,15 +185,19 @@ def qc_facts(order: dict[str, Any] | None, lines: dict[str, Decimal],
 def add_stay(changes: Contribution, order: dict[str, Any], lines: dict[str, Decimal],
              stage: str, day: str, seconds: Decimal) -> None:  # fmt: skip
     """One more ended stay: its sums, and the order counted where it had no such stay yet;
-    then the order's own stays by stage and day."""
-    stays = json.loads(order["stays"])
-    had = {bucket(d, p) + p for s, d, _, _ in stays if s == stage for p in PERIODS}
-    added = Contribution()
-    added.fact("stage_time", day, stage, seconds, ONE, dimensions(order, sorted(lines)))
-    for group, sums in added.sums.items():
-        _, period, _, begins, _, _ = group
-        sums[2] = 0 if begins + period in had else 1
-    changes.merge(added, 1)
+    then the order's own stays by stage and day (a list, changed in place)."""
+    stays = order["stays"]
+    had = {(p, bucket(d, p)) for s, d, _, _ in stays if s == stage for p in PERIODS}
+    dims = dimensions(order, sorted(lines))
+    for period in PERIODS:
+        begins = bucket(day, period)
+        new = 0 if (period, begins) in had else 1
+        for dimension, value in dims:
+            group = ("stage_time", period, dimension, begins, value, stage)
+            found = changes.sums.setdefault(group, [ZERO, ZERO, 0])
+            found[0] += seconds
+            found[1] += ONE
+            found[2] += new
     for entry in stays:
         if entry[0] == stage and entry[1] == day:
             entry[2] = str(Decimal(entry[2]) + seconds)
@@ -178,7 +205,6 @@ def add_stay(changes: Contribution, order: dict[str, Any], lines: dict[str, Deci
             break
     else:
         stays.append([stage, day, str(seconds), 1])
-    order["stays"] = json.dumps(sorted(stays))
 
 
 def group_id(group: Group) -> str:

@@ -15,6 +15,7 @@ a year of figures is a few rows. docs/kpis.md defines every figure.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -127,13 +128,18 @@ class KpisProjection(Projection):
                             missing))  # fmt: skip
         qc.update(_load(cur, self.t("kpi_qc"), QC_COLUMNS, "production_id", "sales_order",
                         sorted(numbers)))  # fmt: skip
+        for row in orders.values():  # a list while the page is folded
+            row["stays"] = json.loads(row["stays"])
         page = _Page(orders, qc, _lines(cur, self.t("kpi_order_lines"), sorted(numbers)))
         for position, e in events:
             page.fold(position, e)
         self._write(cur, page)
 
     def _write(self, cur: Cursor, page: _Page) -> None:
-        rows = [tuple(row[c] for c in ORDER_COLUMNS) for row in page.orders.values()]
+        rows = [
+            tuple(json.dumps(sorted(row[c])) if c == "stays" else row[c] for c in ORDER_COLUMNS)
+            for row in page.orders.values()
+        ]
         cur.upsert_rows(self.t("kpi_orders"), ORDER_COLUMNS, "order_id", rows)
         for number in sorted(page.rewritten):
             cur.execute(f"DELETE FROM {self.t('kpi_order_lines')} WHERE number = ?", (number,))
@@ -208,17 +214,18 @@ class _Page:
         self.rewritten.add(number)
 
     def _order_change(self, row: dict[str, Any], change: Callable[[], object]) -> None:
-        """An event that moves only the order-level facts (value, cycle, on time, complaint)."""
-        before = totals.order_facts(row, self.lines.get(row["number"], {}))
+        """A delivery or a complaint: it moves only the delivered order's facts (cycle time,
+        on time, complaint), not its value."""
+        lines = self.lines.get(row["number"], {})
+        before = totals.order_facts(row, lines, delivered_only=True)
         change()
-        self.changes.merge(before, -1)
-        self.changes.merge(totals.order_facts(row, self.lines.get(row["number"], {})), 1)
+        self.changes.change(before, totals.order_facts(row, lines, delivered_only=True))
 
     def _whole_change(self, row: dict[str, Any], change: Callable[[], object]) -> None:
         """An event that may move every fact of the order (its lines, or its cancellation)."""
-        self.changes.merge(self._facts(row), -1)
+        before = self._facts(row)
         change()
-        self.changes.merge(self._facts(row), 1)
+        self.changes.change(before, self._facts(row))
 
     def _facts(self, row: dict[str, Any]) -> totals.Contribution:
         number = row["number"]
@@ -248,8 +255,9 @@ class _Page:
         before = totals.qc_facts(order, lines, self._checks(check["sales_order"]))
         check.update(first_passed=1 if e.passed else 0, checked_at=e.effective_at,
                      checked_day=totals.utc_day(e.effective_at))  # fmt: skip
-        self.changes.merge(before, -1)
-        self.changes.merge(totals.qc_facts(order, lines, self._checks(check["sales_order"])), 1)
+        self.changes.change(
+            before, totals.qc_facts(order, lines, self._checks(check["sales_order"]))
+        )
 
 
 def _new_order(key: str, e: Any) -> dict[str, Any]:
@@ -260,7 +268,7 @@ def _new_order(key: str, e: Any) -> dict[str, Any]:
         "total": _total(e.lines, e.currency), "taken_at": taken,
         "taken_day": totals.utc_day(taken), "promised_date": _iso(e.promised_date),
         "delivered_at": None, "delivered_day": None, "cancelled": 0, "complaints": 0,
-        "stage": e.stage, "stage_entered_at": taken, "stays": "[]",
+        "stage": e.stage, "stage_entered_at": taken, "stays": [],
     }  # fmt: skip
 
 

@@ -168,6 +168,7 @@ def trend(
         axis.update(ticksuffix=" %", range=[0, 105])
     return {"data": data, "layout": {
         "xaxis": {"type": "date", "automargin": True}, "yaxis": axis, "hovermode": "closest",
+        "height": 320,
         "legend": {"orientation": "h", "y": -0.2}, "margin": {"t": 10, "r": 10},
     }}  # fmt: skip
 
@@ -193,7 +194,7 @@ def shares(
             "customdata": [links.figure("order_value", period, r["period_start"],
                                         "product_line", r["value"], currency) for r in slices],
             "marker": {"colors": COLOURS},
-        }], "layout": {"showlegend": False, "margin": MARGIN,
+        }], "layout": {"showlegend": False, "margin": MARGIN, "height": 300,
                        "uniformtext": {"minsize": 10, "mode": "hide"}}}})  # fmt: skip
     return charts
 
