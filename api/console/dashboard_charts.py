@@ -212,7 +212,7 @@ def leaders(t: Translate, links: Links, rows: list[dict[str, Any]], *, period: s
             "name": label(name) if kpi == "stage_time" else name,
             "role": label(STAGE_ROLES.get(row["key"] or "", "")) if kpi == "stage_time" else "",
             "key": row["key"], "value": shown(row, t), "figure": str(row["figure"]),
-            "count": row["denominator"], "orders": row["orders"],
+            "count": f"{row['denominator']:,.0f}", "orders": row["orders"],
             "href": links.figure(kpi, period, row["period_start"], by, row["value"], row["key"]),
         })  # fmt: skip
     if kpi != "stage_time":
