@@ -5,7 +5,8 @@ with differences, transfers (some still in transit), reservations for sales orde
 safety-stock levels that leave a few SKUs below safety (so alerts and requisitions show),
 40 sales orders in every stage of the standard workflow (some late), production orders,
 invoices for shipped orders (the older ones overdue), and payments: one in full (late), one
-in part, one nobody has matched yet.
+in part, one nobody has matched yet. Then six months of past orders, delivered (some late,
+a few with a complaint), for the dashboard's trends (api/demo_history.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from api.demo_history import load_history
 from domain.exceptions import NotFound, RuleViolation
 from domain.ledger import Ledger
 from domain.values import Meta
@@ -69,6 +71,7 @@ def load_demo(
     _purchases(ledger, rng, catalog, meta, day)
     _movements(ledger, rng, catalog, meta, day)
     _orders(ledger, rng, catalog, meta, now.date())
+    load_history(ledger, meta, catalog, now)
     return issued
 
 

@@ -137,6 +137,12 @@ class ReceivablesProjection(Projection):
         Index("ix_receivables_customer", "receivables", "customer, position"),
         Index("ix_receivables_order", "receivables", "order_number, position"),
         Index("ix_receivables_invoice", "receivables", "invoice_number"),
+        # The KPIs' collection rate and DSO read a period's invoiced receivables (covering).
+        Index(
+            "ix_receivables_invoiced",
+            "receivables",
+            "invoice_date, order_number, invoice_number, currency, total",
+        ),
         Index("ix_invoices_customer", "invoices", "customer, position"),
         # What was invoiced in a period (DSO: the console's finance page, `ar.metrics`).
         Index("ix_invoices_date", "invoices", "invoice_date"),

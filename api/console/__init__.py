@@ -15,11 +15,25 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from api.console import approvals, finance, inventory, late, orders, sign_in, tracking, uploads
+from api.console import (
+    approvals,
+    dashboard,
+    dashboard_orders,
+    finance,
+    inventory,
+    late,
+    orders,
+    sign_in,
+    tracking,
+    uploads,
+)
 from api.console.i18n import language_of, translator
 from api.console.web import SIGN_IN, PageRefused, SignInNeeded, render
 
-AREAS = (sign_in, tracking, uploads, orders, approvals, late, inventory, finance)
+AREAS = (
+    sign_in, tracking, uploads, orders, approvals, late, inventory, finance, dashboard,
+    dashboard_orders,
+)  # fmt: skip
 
 
 @functools.cache

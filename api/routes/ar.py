@@ -12,7 +12,6 @@ from api.auth import allow
 from api.deps import MinPosition, RuntimeDep, wait_for_position
 from api.errors import ApiError
 from api.exports import ListingDep
-from api.responses import json_response
 from api.types import CodeQuery
 from projections import ar
 
@@ -51,6 +50,7 @@ def get_ageing(
 @router.get("/metrics", dependencies=[allow("finance:read")])
 def get_metrics(
     rt: RuntimeDep,
+    listing: ListingDep,
     start: Annotated[
         date | None, Query(alias="from", description="First day (default: 29 days before `to`)")
     ] = None,
@@ -59,12 +59,30 @@ def get_metrics(
     min_position: MinPosition = None,
 ) -> Response:
     """Collection rate, DSO, average days to pay and days late, overdue count and amount for
-    a period (both days included), per customer and overall, per currency."""
+    a period (both days included), per customer and overall, per currency (`format=csv|xlsx`:
+    one row per currency for all customers, then one per customer and currency)."""
     last = end or _today()
     first = start or date.fromordinal(max(1, last.toordinal() - DEFAULT_PERIOD_DAYS + 1))
     if first > last:
         raise ApiError(422, f"from ({first}) must not be after to ({last})", "invalid-period")
     wait_for_position(rt, min_position, "receivables")
-    with rt.store.read() as cur:
-        report = ar.metrics(cur, start=first, end=last, customer=customer)
-    return json_response(report)
+
+    def read() -> dict[str, Any]:
+        with rt.store.read() as cur:
+            report = ar.metrics(cur, start=first, end=last, customer=customer)
+        return report if listing.format == "json" else {"rows": _metrics_rows(report)}
+
+    return listing.whole("ar-metrics", read, items="rows")
+
+
+def _metrics_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report flattened for a file: all customers' figures per currency (customer
+    empty), then each customer's per currency."""
+    scopes = [(None, report["currencies"])]
+    scopes += [(entry["customer"], entry["currencies"]) for entry in report["customers"]]
+    return [
+        {"customer": who, "currency": currency, "from": report["from"], "to": report["to"],
+         **figures}
+        for who, currencies in scopes
+        for currency, figures in currencies.items()
+    ]  # fmt: skip

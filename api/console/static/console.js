@@ -13,6 +13,20 @@
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   var csrf = csrfMeta ? csrfMeta.getAttribute("content") : null;
 
+  // Plotly adds <style> elements (its own rules, and its map library's), which the page
+  // policy refuses: its rules are in console.css, and an element with the id it looks for
+  // (marked no-inline-styles) tells it not to. This runs before plotly.min.js is loaded.
+  if (document.querySelector("[data-chart]")) {
+    ["plotly.js-style-global",
+      "9f215cf04c5486422605d13261cb87401f4e7763b6296af81e98efbc0130da53"].forEach(function (id) {
+      if (document.getElementById(id)) return;
+      var marker = document.createElement("meta");
+      marker.id = id;
+      marker.className = "no-inline-styles";
+      document.head.appendChild(marker);
+    });
+  }
+
   function drawCharts() {
     if (!window.Plotly) return;
     document.querySelectorAll("[data-chart]").forEach(function (el) {
