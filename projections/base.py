@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -59,6 +60,12 @@ class Projection:
 
     def t(self, base: str) -> str:
         return base + self.suffix
+
+    def shape(self) -> str:
+        """A fingerprint of the tables' definitions: a changed one means the stored tables
+        were made by another release and must be filled again."""
+        text = "\n".join(f"{base}: {ddl}" for base, ddl in sorted(self.tables.items()))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def create_tables(self, cur: Cursor) -> None:
         for base, ddl in self.tables.items():

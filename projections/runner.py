@@ -30,6 +30,43 @@ TRACKING_DDL = (
 )
 
 
+# The fingerprint of each read model's table definitions when its tables were made.
+SHAPES_DDL = "CREATE TABLE IF NOT EXISTS read_model_shapes (name TEXT PRIMARY KEY, shape TEXT)"
+PROBE = "__probe"
+
+
+def _table_exists(cur: Cursor, table: str) -> bool:
+    if cur.dialect == "postgres":
+        cur.execute("SELECT to_regclass(?) IS NOT NULL", (table,))
+    else:
+        cur.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        )
+    found = cur.fetchone()
+    return bool(found and found[0])
+
+
+def _columns(cur: Cursor, table: str) -> list[str]:
+    cur.execute(f"SELECT * FROM {table} LIMIT 0")
+    return [column[0] for column in cur.raw.description]
+
+
+def _columns_match(cur: Cursor, projection: Projection) -> bool:
+    """Whether the projection's existing tables have the columns its definitions make
+    (tables it lacks are simply created)."""
+    probe = projection.with_suffix(PROBE)
+    try:
+        for base, ddl in projection.tables.items():
+            if not _table_exists(cur, projection.t(base)):
+                continue
+            cur.ddl(ddl.replace("{t}", probe.t(base)))
+            if _columns(cur, projection.t(base)) != _columns(cur, probe.t(base)):
+                return False
+        return True
+    finally:
+        probe.drop_tables(cur)
+
+
 @dataclass(frozen=True)
 class Page:
     """Decoded events of one page (only the topics the projection reads) and its extent."""
@@ -78,15 +115,41 @@ class ProjectionRunner:
         self._thread: threading.Thread | None = None
         self._executor: ThreadPoolExecutor | None = None
         self.last_error: BaseException | None = None
+        self.reshaped: list[str] = []  # read models set up again from 0 (see `setup`)
 
     # -- set-up -----------------------------------------------------------------------------
 
     def setup(self) -> None:
+        """Create what is missing. A read model whose tables changed shape since they were
+        made (a new release added a column, say) is emptied and folded again from position
+        0 by the runner, instead of failing on its first write."""
         with self.store.transaction() as cur:
+            existing = _table_exists(cur, "projection_tracking")
             cur.ddl(TRACKING_DDL)
+            cur.ddl(SHAPES_DDL)
+            stored = dict(cur.execute("SELECT name, shape FROM read_model_shapes").fetchall())
+            self.reshaped = []
             for name, projection in self.projections.items():
+                shape = projection.shape()
+                if name in stored:
+                    changed = stored[name] != shape
+                else:  # a store made before shapes were kept: compare the columns once
+                    changed = existing and not _columns_match(cur, projection)
+                if changed:
+                    projection.drop_tables(cur)
+                    cur.execute(
+                        "UPDATE projection_tracking SET position = 0, updated_at = NULL"
+                        " WHERE name = ?",
+                        (name,),
+                    )
+                    self.reshaped.append(name)
                 projection.create_tables(cur)
                 self.ensure_tracking_row(cur, name)
+                if stored.get(name) != shape:
+                    cur.execute("DELETE FROM read_model_shapes WHERE name = ?", (name,))
+                    cur.execute(
+                        "INSERT INTO read_model_shapes (name, shape) VALUES (?, ?)", (name, shape)
+                    )
 
     @staticmethod
     def ensure_tracking_row(cur: Cursor, name: str) -> None:
