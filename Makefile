@@ -33,6 +33,9 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run --write-docs
 	$(BIN)/python -m bench.imports
 	$(BIN)/python -m bench.exports --stores sqlite postgres
+	$(BIN)/python -m bench.dashboard
+	$(BIN)/python -m bench.order_pages
+	$(BIN)/python -m bench.stock_finance_pages
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
