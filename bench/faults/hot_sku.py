@@ -73,7 +73,7 @@ def _race(settings: Settings, shares: list[int], threads: int) -> Counter[str]:
             assert answers.get(timeout=120)[0] == "ready"
         go.set()
         for _ in workers:
-            kind, counted = answers.get(timeout=600)
+            _done, counted = answers.get(timeout=600)
             outcomes.update(counted)
     finally:
         go.set()
@@ -165,7 +165,8 @@ def _judge_read_model(
 ) -> None:
     with runtime.store.read() as cur:
         row = cur.execute(
-            "SELECT physical, locked, available FROM inventory_items WHERE sku = ? AND warehouse = ?",
+            "SELECT physical, locked, available FROM inventory_items"
+            " WHERE sku = ? AND warehouse = ?",
             (SKU, WAREHOUSE),
         ).fetchone()
         moves = cur.execute(
