@@ -73,7 +73,7 @@ class PrivateCluster:
             conf.write(
                 f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{self.root}'\nfsync = off\n"
-                "synchronous_commit = off\nfull_page_writes = off\nshared_buffers = 32MB\n"
+                "full_page_writes = off\nshared_buffers = 32MB\n"
                 "max_connections = 100\n"
             )
         self.start()
