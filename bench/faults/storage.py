@@ -185,18 +185,26 @@ def _sqlite(condition: str) -> Iterator[tuple[Settings, Condition]]:
     settings = Settings(database_url=f"sqlite:///{folder / 'ledger.db'}")
     try:
         if condition == "read-only":
-            files = lambda: [p for p in folder.iterdir() if p.suffix in (".db", ".db-wal")]  # noqa: E731
             yield settings, Condition(
                 "read-only", {"store-read-only"},
-                lambda: _chattr("+i", files()), lambda: _chattr("-i", files()),
+                lambda: _chattr("+i", _store_files(folder)),
+                lambda: _chattr("-i", _store_files(folder)),
             )  # fmt: skip
         else:
             _mount_tmpfs(folder, TMPFS_SIZE)
             yield settings, _full(folder, "store-full")
     finally:
-        _chattr("-i", [p for p in folder.iterdir()] if folder.exists() else [])
-        subprocess.run(["umount", "-l", folder], capture_output=True)
+        if condition == "read-only":  # an immutable file cannot even be deleted
+            _chattr("-i", _store_files(folder))
+        else:
+            subprocess.run(["umount", "-l", folder], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _store_files(folder: Path) -> list[Path]:
+    """The databases and their write-ahead logs (not the -shm files SQLite maps in memory:
+    writing to an immutable mapping kills the process with SIGBUS)."""
+    return [p for p in folder.iterdir() if p.suffix in (".db", ".db-wal")]
 
 
 @contextmanager
