@@ -185,8 +185,10 @@ def _sqlite(condition: str) -> Iterator[tuple[Settings, Condition]]:
     settings = Settings(database_url=f"sqlite:///{folder / 'ledger.db'}")
     try:
         if condition == "read-only":
+            # A connection opened before reports the refused write as SQLITE_IOERR_WRITE (a
+            # write error, 503 store-unavailable); one opened after, as SQLITE_READONLY.
             yield settings, Condition(
-                "read-only", {"store-read-only"},
+                "read-only", {"store-read-only", "store-unavailable"},
                 lambda: _chattr("+i", _store_files(folder)),
                 lambda: _chattr("-i", _store_files(folder)),
             )  # fmt: skip
