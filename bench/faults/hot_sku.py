@@ -23,7 +23,7 @@ from domain.ledger import Ledger
 FAULT = "hot SKU: processes × threads reserving"
 SKU, WAREHOUSE = "SKU-1", "WH1"
 RESERVED, REFUSED = "reserved", "reservation-exceeds-available"
-EXHAUSTED = "answered ConcurrencyExhausted, retried"
+EXHAUSTED = "retried-after-exhaustion"
 
 
 def reserve_hot_sku(
@@ -116,14 +116,16 @@ def reserving_process(
         runtime.close()
 
 
-def reserve_units(ledger: Ledger, who: str, attempts: int) -> Counter[str]:
+def reserve_units(
+    ledger: Ledger, who: str, attempts: int, sku: str = SKU, warehouse: str = WAREHOUSE
+) -> Counter[str]:
     """Reserve one unit `attempts` times, counting outcomes by rule. A ConcurrencyExhausted
     answer is tried again, as a client told "503, retry later" would."""
     outcomes: Counter[str] = Counter()
     for n in range(attempts):
         while True:
             try:
-                ledger.reserve(meta("reserve", actor=who), sku=SKU, warehouse=WAREHOUSE,
+                ledger.reserve(meta("reserve", actor=who), sku=sku, warehouse=warehouse,
                                order_ref=f"{who}-{n}", quantity_="1")  # fmt: skip
                 outcomes[RESERVED] += 1
             except ConcurrencyExhausted:

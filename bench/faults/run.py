@@ -17,6 +17,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import sqlite3
 import sys
 import time
@@ -171,6 +172,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 if __name__ == "__main__":
+    # A stopped run must still unmount, make files mutable again and drop its schemas.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if shutil.which("runuser") is None and os.geteuid() == 0:
         print("runuser is needed to run PostgreSQL as its owner", file=sys.stderr)
     sys.exit(main())
