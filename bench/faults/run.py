@@ -19,6 +19,7 @@ import resource
 import shutil
 import signal
 import sqlite3
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from functools import partial
 from pathlib import Path
 
 from api.settings import Settings
-from bench.faults.cluster import PrivateCluster
+from bench.faults.cluster import BIN, PrivateCluster
 from bench.faults.hot_sku import reserve_hot_sku
 from bench.faults.killed_worker import kill_projection_workers
 from bench.faults.postgres_restart import restart_postgres
@@ -137,8 +138,19 @@ def describe_run(quick: bool, seconds: float) -> str:
     return (
         f"{'quick' if quick else 'full'} run: {seconds:.0f} s wall, {cpu:.0f} s CPU in this"
         f" process and its children; {platform.platform()}, Python {platform.python_version()},"
-        f" SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
+        f" SQLite {sqlite3.sqlite_version}, {_postgres_version()}, {os.cpu_count()} CPUs,"
+        f" load {os.getloadavg()[0]:.1f}"
     )
+
+
+def _postgres_version() -> str:
+    """The private clusters' PostgreSQL (the shared server is the same package here)."""
+    try:
+        found = subprocess.run([str(BIN / "postgres"), "--version"], capture_output=True,
+                               text=True, check=True)  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "no PostgreSQL programs"
+    return found.stdout.strip().removeprefix("postgres (PostgreSQL) ").join(("PostgreSQL ", ""))
 
 
 def write_docs(results: list[FaultResult], quick: bool, seconds: float) -> None:
