@@ -96,7 +96,9 @@ def send(client: httpx.Client, key: str) -> Attempt:
         return Attempt(key, sent, time.monotonic(), None, type(error).__name__, False)
     done = time.monotonic()
     if response.status_code in (200, 201):
-        return Attempt(key, sent, done, response.status_code, "", False)
+        # A retry whose first attempt was stored after all (its answer lost) is replayed.
+        replayed = "replayed" if response.headers.get("Idempotent-Replayed") == "true" else ""
+        return Attempt(key, sent, done, response.status_code, replayed, False)
     problem = response.headers.get("content-type") == "application/problem+json"
     rule = str(response.json().get("rule", "")) if problem else response.text[:80]
     return Attempt(key, sent, done, response.status_code, rule, problem)
@@ -106,7 +108,9 @@ def judge_answers(attempts: list[Attempt], result: FaultResult, allowed: set[str
     """Every answer a success or a problem+json with an allowed status and rule; none slow."""
     wrong: Counter[str] = Counter()
     for attempt in attempts:
-        label = "answered 2xx" if attempt.succeeded else f"answered {attempt.status} {attempt.rule}"
+        label = f"answered {attempt.status} {attempt.rule}".strip()
+        if attempt.succeeded:
+            label = "answered 2xx, replayed" if attempt.rule else "answered 2xx"
         result.counts[label] += 1
         if attempt.succeeded:
             continue
