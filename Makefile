@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench faults install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.dashboard
 	$(BIN)/python -m bench.order_pages
 	$(BIN)/python -m bench.stock_finance_pages
+
+## Fault injection, full size (kills, database restarts, a hot SKU, a read-only and a full
+## store); prints a table and rewrites docs/reliability.md. Needs root for the private
+## PostgreSQL cluster and tmpfs mounts. `make test` runs a quick version (tests/faults).
+faults: $(STAMP)
+	$(BIN)/python -m bench.faults.run --write-docs
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -21,6 +21,8 @@ from rich.table import Table
 from api.errors import ApiError
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
+from api.store_errors import STORE_ERRORS
+from api.store_errors import describe as describe_store_error
 from domain.exceptions import DomainError
 from domain.values import Meta
 
@@ -84,6 +86,11 @@ def runtime(start: bool = False) -> Iterator[Runtime]:
         yield opened
     except DomainError as error:
         fail(error.message)
+    except STORE_ERRORS as error:  # read-only, full, gone: one line, as at opening
+        trouble = describe_store_error(error)
+        if trouble is None:
+            raise
+        fail(f"{trouble.detail} ({_first_line(error)})")
     finally:
         opened.close()
 

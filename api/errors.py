@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
-import psycopg
-import psycopg_pool
-from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from api.responses import problem
+from api.store_errors import STORE_ERRORS
+from api.store_errors import describe as describe_store_error
 from domain.exceptions import (
     AlreadyExists,
     ConcurrencyExhausted,
@@ -55,6 +53,7 @@ TITLES = {
     422: "Invalid input",
     500: "Internal inconsistency",
     503: "Service unavailable",
+    507: "Insufficient storage",
 }
 
 
@@ -123,23 +122,25 @@ def install_error_handlers(app: FastAPI) -> None:
         title = TITLES.get(error.status_code, "Error")
         return problem(error.status_code, title, str(error.detail), "http-error", request)
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
-    @app.exception_handler(psycopg.OperationalError)
-    @app.exception_handler(psycopg_pool.PoolTimeout)
-    @app.exception_handler(sqlite3.OperationalError)
-    async def store_unavailable(request: Request, error: Exception) -> Response:
-        # Nothing was committed: the client may retry (with its Idempotency-Key).
-        log.warning("store unavailable on %s %s: %s", request.method, request.url.path, error)
-        detail = "the ledger's database is unavailable or busy; nothing was stored, retry shortly"
-        return problem(
-            503, TITLES[503], detail, "store-unavailable", request, headers={"Retry-After": "1"}
-        )
-
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "Internal error", "an unexpected error occurred", "internal", request)
+
+    async def store_trouble(request: Request, error: Exception) -> Response:
+        # Unreachable, read-only or full: nothing was committed, so the client may retry
+        # (with its Idempotency-Key). Anything else a store raises is a defect: a 500.
+        trouble = describe_store_error(error)
+        if trouble is None:
+            return await unexpected(request, error)
+        log.warning("%s on %s %s: %s", trouble.rule, request.method, request.url.path, error)
+        return problem(
+            trouble.status, TITLES[trouble.status], trouble.detail, trouble.rule, request,
+            headers={"Retry-After": "1"},
+        )  # fmt: skip
+
+    for store_error in STORE_ERRORS:
+        app.add_exception_handler(store_error, store_trouble)
 
 
 def _describe(error: Any) -> dict[str, str]:

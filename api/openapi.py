@@ -4,12 +4,13 @@ Every refusal leaves as RFC 9457 problem+json (api/errors.py), whereas FastAPI d
 only a 422 of its own shape. Here each operation documents the refusals it can give, from
 what the operation is:
 
-- every operation: 503 (the database is unavailable or busy, or a read model lags; Retry-After)
+- every operation: 503 (the database is unavailable, busy or read-only, or a read model lags;
+  Retry-After)
 - one that needs a credential: 401 (none, or not valid) and 403 (the role may not)
 - one with parameters or a body: 422 (invalid input)
 - one with a body: 400 (not JSON), 413 (too large), 415 (not JSON or a form)
 - one with a path id, or a change (not GET): 404 (no such record, or one it names)
-- a change: 409 (a business rule refuses it)
+- a change: 409 (a business rule refuses it), 507 (the database is out of space)
 - one taking `If-Match`: 412 (the record changed since)
 
 A route documents any other refusal itself (`responses={429: {"description": …}}`); its
@@ -76,7 +77,9 @@ DESCRIPTIONS = {
     413: "The body is too large",
     415: "The body is not JSON (or, for uploads, not a multipart form)",
     422: "Invalid input (`errors` lists the fields)",
-    503: "The database is unavailable or busy, or a read model lags: retry (Retry-After)",
+    503: "The database is unavailable, busy or read-only, or a read model lags: retry"
+    " (Retry-After)",
+    507: "The database is out of space: nothing was stored; retry once space is freed",
 }
 CHANGES = {"post", "put", "patch", "delete"}
 FASTAPI_422 = "Validation Error"  # FastAPI's own description of the 422 it documents
@@ -122,7 +125,7 @@ def refusals(method: str, operation: dict[str, Any]) -> set[int]:
     if method in CHANGES or any(p["in"] == "path" for p in parameters):
         found.add(404)
     if method in CHANGES:
-        found.add(409)
+        found |= {409, 507}
     if any(p["in"] == "header" and p["name"].lower() == "if-match" for p in parameters):
         found.add(412)
     return found

@@ -8,6 +8,7 @@ the machinery they share: load → decide → save, retried on a version conflic
 from __future__ import annotations
 
 import contextlib
+import logging
 import random
 import threading
 import time
@@ -24,7 +25,12 @@ from eventsourcing.application import (
     ProcessingEvent,
 )
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    PersistenceError,
+    Transcoder,
+)
 from eventsourcing.utils import Environment
 
 from domain.exceptions import (
@@ -44,6 +50,7 @@ from domain.values import Meta, stable_id
 from domain.warehouses import Warehouse
 
 A = TypeVar("A", bound=Aggregate)
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 40
 SKEW_RETRIES = 3
@@ -142,7 +149,12 @@ class LedgerBase(Application[UUID]):
         if self._saved is not None:
             for aggregate_id, aggregate in processing.aggregates.items():
                 self._saved.put(aggregate_id, aggregate)
-        self._take_snapshots(processing)
+        try:
+            self._take_snapshots(processing)
+        except PersistenceError:
+            # The events are committed: a snapshot only shortens later reads (the next one is
+            # taken an interval on), and failing now would tell the caller nothing was stored.
+            log.warning("snapshot not taken after %s", meta.command, exc_info=True)
         position = recordings[-1].notification.id if recordings else self.head()
         for listener in self.save_listeners:
             listener(position)
