@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from api import access as access_module
 from api.app import create_app
+from api.credentials import hash_password
 from api.runtime import Runtime
 from domain.values import Meta
 from domain.workflows import ROLES
@@ -55,8 +58,19 @@ def admin_meta() -> Meta:
     return command_meta("setup", actor="setup")
 
 
+@functools.cache
+def _password_hash() -> str:
+    """One real scrypt hash of PASSWORD per test process: each user's stored hash is a
+    genuine one that sign-in checks in full, without eleven slow hashes per test."""
+    return hash_password(PASSWORD)
+
+
+def _hash_once(password: str) -> str:
+    return _password_hash() if password == PASSWORD else hash_password(password)
+
+
 @pytest.fixture
-def secured(store_kind: str, tmp_path: Path) -> Iterator[Secured]:
+def secured(store_kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Secured]:
     settings = make_settings(
         store_kind, tmp_path, sign_in_failure_delay_seconds=0, sign_in_max_failures=3
     )
@@ -65,6 +79,7 @@ def secured(store_kind: str, tmp_path: Path) -> Iterator[Secured]:
             opened = Secured(client)
             register_customer(opened.runtime.ledger, "C-1")
             register_customer(opened.runtime.ledger, "C-2")
+            monkeypatch.setattr(access_module, "hash_password", _hash_once)
             for role in ROLES:
                 customer = "C-1" if role == "customer" else None
                 opened.runtime.access.create_user(
@@ -74,6 +89,7 @@ def secured(store_kind: str, tmp_path: Path) -> Iterator[Secured]:
                 _, opened.keys[role] = opened.runtime.access.issue_key(
                     admin_meta(), name=f"u.{role}"
                 )
+            monkeypatch.setattr(access_module, "hash_password", hash_password)
             yield opened
     finally:
         if settings.is_postgres:
