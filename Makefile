@@ -29,13 +29,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+## Every benchmark on SQLite and PostgreSQL (about an hour on 2 CPUs), each figure beside the
+## bare library's in the same run and its target; rewrites the tables in docs/performance.md.
+## `make bench QUICK=1`: small counts, a few minutes, docs left alone.
 bench: $(STAMP)
-	$(BIN)/python -m bench.run --write-docs
-	$(BIN)/python -m bench.imports
-	$(BIN)/python -m bench.exports --stores sqlite postgres
-	$(BIN)/python -m bench.dashboard
-	$(BIN)/python -m bench.order_pages
-	$(BIN)/python -m bench.stock_finance_pages
+	$(BIN)/python -m bench.all $(if $(QUICK),--quick,--write-docs)
 
 ## Fault injection, full size (kills, database restarts, a hot SKU, a read-only and a full
 ## store); prints a table and rewrites docs/reliability.md. Needs root for the private

@@ -22,6 +22,7 @@ from api.app import create_app
 from api.imports import ImportRequest, run_import
 from api.runtime import open_runtime
 from bench.imports import DEFAULT_POSTGRES_URL, _meta, products_xlsx
+from bench.results import record
 from bench.stores import StoreFactory, postgres_problem
 
 with warnings.catch_warnings():
@@ -56,6 +57,14 @@ def measure(factory: StoreFactory, rows: int) -> list[str]:
             assert answer.status_code == 200, answer.text[:200]
             size = len(answer.content) / 2**20
             rate = rows / seconds
+            record(
+                "exports",
+                f"{fmt.upper()} export of {rows:,} products",
+                factory.label,
+                rate,
+                "rows/s",
+                bench="python -m bench.exports",
+            )
             lines.append(
                 f"| {factory.label} | {fmt} | {rows:,} | {seconds:.2f} | {rate:,.0f} | {size:.1f} |"
             )

@@ -24,6 +24,7 @@ from openpyxl import Workbook
 from api.imports import ImportRequest, run_import
 from api.runtime import open_runtime
 from bench.plan import FULL, QUICK
+from bench.results import record
 from bench.stores import StoreFactory, postgres_problem
 from domain.values import Meta
 
@@ -58,6 +59,17 @@ def measure(factory: StoreFactory, data: bytes, rows: int) -> list[str]:
             seconds = time.perf_counter() - started
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             assert report["created"] + report["unchanged"] == rows, report
+            record(
+                "imports",
+                f"XLSX import of {rows:,} products, {label}",
+                factory.label,
+                rows / seconds,
+                "rows/s",
+                bench="python -m bench.imports",
+            )
+            record("imports", f"peak memory after the XLSX import of {rows:,} products, {label}",
+                   factory.label, peak, "MB", lower_is_better=True,
+                   bench="python -m bench.imports")  # fmt: skip
             lines.append(
                 f"| {factory.label} | {label} | {rows:,} | {report['created']:,} |"
                 f" {seconds:.1f} | {rows / seconds:,.0f} | {peak:.0f} |"

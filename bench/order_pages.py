@@ -41,6 +41,7 @@ from api.runtime import Runtime
 from api.settings import Settings
 from bench.commands import SOURCE, meta, seed_catalog, sku_codes
 from bench.orders import OrderDesk, customer_codes, seed_customers
+from bench.results import PAGE_TARGET_MS, record
 from bench.sla import _plan
 from bench.stores import StoreFactory, postgres_problem
 from domain.values import Meta
@@ -260,6 +261,10 @@ def measure(factory: StoreFactory, orders: int, real: int, requests: int) -> lis
             print(f"  {factory.label} plan, {line}", file=sys.stderr, flush=True)
         for label, path, query in pages(now):
             server, wall = _time(client, headers, path, query, whole, requests)
+            record("pages", f"{label}, {orders:,} orders, server time p95", factory.label,
+                   float(_ms(server, 95)), "ms", target=PAGE_TARGET_MS,
+                   target_text=f"< {PAGE_TARGET_MS} ms p95", lower_is_better=True,
+                   bench="python -m bench.order_pages")  # fmt: skip
             lines.append(
                 f"| {factory.label} | {label} | {_ms(server, 50)} | {_ms(server, 95)} |"
                 f" {_ms(wall, 50)} | {_ms(wall, 95)} |"

@@ -50,6 +50,7 @@ from api.access import Principal
 from api.app import create_app
 from api.runtime import Runtime, open_runtime
 from bench import ageing
+from bench.results import PAGE_TARGET_MS, record
 from bench.stores import StoreFactory, postgres_problem
 from domain.values import Meta
 from projections.inventory import ITEM_NAMES, MOVEMENT_NAMES
@@ -560,6 +561,12 @@ def main(argv: list[str] | None = None) -> int:
         f" on {os.cpu_count()} CPUs."
     )
     print("\n".join(table(results)))
+    for store, pages in results.items():
+        for name, found in pages.items():
+            record("pages", f"{name}, {args.orders:,} orders, server time p95", store,
+                   _p(found.server, 95), "ms", target=PAGE_TARGET_MS,
+                   target_text=f"< {PAGE_TARGET_MS} ms p95", lower_is_better=True,
+                   bench="python -m bench.stock_finance_pages")  # fmt: skip
     return 0
 
 
