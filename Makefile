@@ -22,7 +22,7 @@ run: $(STAMP)
 ## spread over TEST_WORKERS processes (each test has its own store, schemas and ports).
 TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -210,6 +210,9 @@ def table(results: dict[str, DashboardTimes]) -> str:
     return "\n".join(lines)
 
 
+BENCH = "python -m bench.dashboard"
+
+
 def main(argv: list[str] | None = None) -> int:
     from bench.run import DEFAULT_POSTGRES_URL
 
@@ -229,14 +232,17 @@ def main(argv: list[str] | None = None) -> int:
             results[factory.label] = measure(factory, args.orders, args.requests)
     print(table(results))
     for store, times in results.items():
+        record("pages", f"dashboard page, {args.orders:,} orders, server time p95", store,
+               times.page_server.p95, "ms", target=PAGE_TARGET_MS,
+               target_text=f"< {PAGE_TARGET_MS} ms p95", lower_is_better=True,
+               bench=BENCH)  # fmt: skip
+        # The API behind the drill-downs: figures without a target of their own.
         for name, found in (
-            ("dashboard page", times.page_server),
-            ("GET /kpis, 12 months", times.kpi_api),
+            ("GET /kpis, every KPI, 12 months", times.kpi_api),
             ("GET /kpis/{kpi}/orders, one month", times.drill_api),
         ):
             record("pages", f"{name}, {args.orders:,} orders, server time p95", store, found.p95,
-                   "ms", target=PAGE_TARGET_MS, target_text=f"< {PAGE_TARGET_MS} ms p95",
-                   lower_is_better=True, bench="python -m bench.dashboard")  # fmt: skip
+                   "ms", lower_is_better=True, bench=BENCH)  # fmt: skip
     return 0
 
 
