@@ -149,6 +149,7 @@ def load(store: ViewStore, made: History) -> None:
         cur.insert_rows("invoices", INVOICE_COLUMNS, made.invoices)
         cur.insert_rows("allocations", ALLOCATION_COLUMNS, made.allocations)
         cur.insert_rows("invoice_credits", CREDIT_COLUMNS, made.credits)
+        projection.respan(cur)  # what the projection derives from those rows
     if store.dialect == "postgres":
         # Autovacuum analyzes tables this size soon after a bulk load; do it now.
         with store.transaction() as cur:

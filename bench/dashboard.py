@@ -38,6 +38,7 @@ from bench.stores import StoreFactory, postgres_problem
 from domain.values import Meta
 from projections.kpi_queries import KPIS, fold, kpi_figures
 from projections.kpi_totals import TOTALLED
+from projections.receivables import ReceivablesProjection
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Starlette prefers the httpx2 fork; plain httpx works
@@ -83,6 +84,7 @@ def load(runtime: Runtime, made: History) -> tuple[int, float]:
     with runtime.store.transaction() as cur:
         for table, rows in made.rows.items():
             cur.insert_rows(table, COLUMNS_OF[table], rows)
+        ReceivablesProjection().respan(cur)  # derived from the invoices and allocations
     if runtime.store.dialect == "postgres":
         # Autovacuum vacuums and analyzes tables this size soon after a bulk load (which sets
         # the visibility map index-only scans need); do it now.

@@ -4,7 +4,10 @@ the number of open invoices in each bucket at the end of a business day.
 The rule is `open_items`' own — an invoice dated by D owes its total less the allocations
 and credits in force on D, and counts only while it still owes something — but the sums
 and the buckets are SQL, so 100,000 invoices answer a few thousand rows, not one row per
-open invoice to be added up in Python.
+open invoice to be added up in Python. For every customer the amounts come from the
+receivables model's `invoice_open_spans` (what each invoice owes over business time, kept
+by the projection): the spans in force on D are one index range. For one customer, its few
+invoices look their allocations and credits up by index.
 
 PostgreSQL sums NUMERIC exactly. SQLite keeps decimals as text, and its Decimal aggregate
 (`dec_sum`) is a Python call per row; here amounts are summed as integers of 1/10,000
@@ -36,7 +39,10 @@ def bucket_sums(
     bucket's open amount, `total` (left 0 for the caller) and `items`, the open invoices.
     None on SQLite when an amount is too large to be summed exactly as an integer (see the
     module's docstring)."""
-    inner, params = _owed(cur, as_of, customer, currency)
+    if customer is None:  # every customer: the spans in force that day
+        inner, params = _owed_spans(cur, as_of, currency)
+    else:  # one customer's few invoices, each looked up by index
+        inner, params = _owed(cur, as_of, customer, currency)
     bucket, edges = _bucket(cur, as_of)
     sqlite = cur.dialect == "sqlite"
     unsafe = "MAX(unsafe)" if sqlite else "0"
@@ -109,6 +115,22 @@ def _owed(
         f"SELECT i.customer, i.currency, i.due_date,"
         f" {_amount_sql(cur, 'i.total')} - {less} AS owed{unsafe}"
         f" FROM invoices i{joins} WHERE {' AND '.join(where)}{fence}"
+    )
+    return sql, params
+
+
+def _owed_spans(cur: Cursor, as_of: date, currency: str | None) -> tuple[str, list[Any]]:
+    """What each invoice owed on `as_of`, from the receivables model's spans (an index
+    range: the spans ending after the day, begun by it)."""
+    day = as_of.isoformat()
+    where, params = ["to_date > ?", "from_date <= ?"], [day, day]
+    if currency:
+        where.append("currency = ?")
+        params.append(currency)
+    unsafe = f", CAST(owed AS REAL) >= {SAFE_BELOW} AS unsafe" if cur.dialect == "sqlite" else ""
+    sql = (
+        f"SELECT customer, currency, due_date, {_amount_sql(cur, 'owed')} AS owed{unsafe}"
+        f" FROM invoice_open_spans WHERE {' AND '.join(where)}"
     )
     return sql, params
 

@@ -52,6 +52,10 @@ CREDIT_COLUMNS = [
     "credit_id", "invoice_number", "kind", "amount", "effective_date", "reversed_date",
     "recorded_at",
 ]  # fmt: skip
+SPAN_COLUMNS = [
+    "invoice_number", "customer", "currency", "due_date", "from_date", "to_date", "owed",
+]  # fmt: skip
+OPEN_END = "9999-12-31"  # the end of a span still owing
 CREDIT_EVENTS = (
     *events_of(CreditNote, "Issued"),
     *events_of(Invoice, "CreditReversed", "WriteOffRequested", "WrittenOff", "WriteOffRejected"),
@@ -126,6 +130,17 @@ class ReceivablesProjection(Projection):
             " bank_ref TEXT PRIMARY KEY, value_date TEXT NOT NULL, currency TEXT NOT NULL,"
             " unapplied {dec} NOT NULL, position {bigint} NOT NULL)"
         ),
+        # What each invoice owes over business time, as spans of days [from_date, to_date)
+        # owing the same amount (only spans owing something; to_date '9999-12-31' while it
+        # still owes): the ageing of every customer on any day is a range scan of these,
+        # not a sum of every invoice's allocations and credits. Re-derived in Python for
+        # every invoice a page touches (`_spans`), from the rows `open_items` reads too.
+        "invoice_open_spans": (
+            "CREATE TABLE IF NOT EXISTS {t} ("
+            " invoice_number TEXT NOT NULL, customer TEXT NOT NULL, currency TEXT NOT NULL,"
+            " due_date TEXT NOT NULL, from_date TEXT NOT NULL, to_date TEXT NOT NULL,"
+            " owed {dec} NOT NULL)"
+        ),
         # Customers' names, to recognise them as payers on bank statements.
         "receivable_customers": (
             "CREATE TABLE IF NOT EXISTS {t} ("
@@ -159,6 +174,13 @@ class ReceivablesProjection(Projection):
         Index("ix_write_offs_invoice", "write_offs", "invoice_number"),
         Index("ix_invoice_credits_invoice", "invoice_credits", "invoice_number, effective_date"),
         Index("ix_unapplied_cash_value_date", "unapplied_cash", "value_date, bank_ref"),
+        Index("ix_open_spans_invoice", "invoice_open_spans", "invoice_number"),
+        # Covering: the spans in force on a day are those ending after it and begun by it.
+        Index(
+            "ix_open_spans_days",
+            "invoice_open_spans",
+            "to_date, from_date, currency, customer, due_date, owed",
+        ),
     )
 
     def apply(self, cur: Cursor, events: Sequence[PositionedEvent]) -> None:
@@ -171,9 +193,16 @@ class ReceivablesProjection(Projection):
         credits: list[PositionedEvent] = []
         customers: list[tuple[Any, ...]] = []
         moved: set[str] = set()  # payments whose unapplied amount changed
+        owing: set[str] = set()  # invoices whose amount owed over time may have changed
+        undone: list[str] = []  # allocations reversed: their invoices too
+        cancelled: list[str] = []  # credit notes reversed: their invoices too
         for position, e in events:
             if isinstance(e, CREDIT_EVENTS):
                 credits.append((position, e))
+                if type(e).__qualname__ == "Invoice.CreditReversed":
+                    cancelled.append(_reversed_credit(e))
+                else:
+                    owing.add(_credited_invoice(e))
                 continue
             kind = type(e).__name__
             if kind == "Registered":
@@ -188,6 +217,7 @@ class ReceivablesProjection(Projection):
                 ))  # fmt: skip
                 continue
             if kind == "Allocated":
+                owing.add(e.invoice_number)
                 allocated.append((
                     e.allocation_id, _bank_ref(e.allocation_id), e.invoice_number,
                     e.amount, e.rule,
@@ -195,6 +225,7 @@ class ReceivablesProjection(Projection):
                 ))  # fmt: skip
                 continue
             if kind == "Unallocated":
+                undone.append(e.allocation_id)
                 reversed_.append((e.effective_date.isoformat(), e.reason, e.allocation_id))
                 continue
             if kind == "Recognised":
@@ -209,6 +240,7 @@ class ReceivablesProjection(Projection):
                     e.originator_version, str(e.originator_id),
                 ))  # fmt: skip
             else:
+                owing.add(e.number)
                 invoices.append((
                     e.number, position, e.customer, e.currency, e.net, e.tax, e.total,
                     e.invoice_date.isoformat(), e.due_date.isoformat(), len(e.receivables),
@@ -236,6 +268,55 @@ class ReceivablesProjection(Projection):
             self._apply_credit(cur, position, e)
         cur.insert_rows(self.t("receivable_customers"), ["code", "name", "position"], customers)
         self._unapplied(cur, sorted(moved))
+        owing |= self._invoices_of(cur, "allocations", "allocation_id", undone)
+        owing |= self._invoices_of(cur, "invoice_credits", "credit_id", cancelled)
+        self._spans(cur, sorted(owing))
+
+    def respan(self, cur: Cursor, numbers: Sequence[str] | None = None) -> None:
+        """These invoices' spans (default: every invoice's) derived again from their rows:
+        for rows written into the tables directly (bulk loads, tests), not folded from events."""
+        if numbers is None:
+            found = cur.execute(f"SELECT number FROM {self.t('invoices')}").fetchall()
+            numbers = [number for (number,) in found]
+        self._spans(cur, list(numbers))
+
+    def _invoices_of(self, cur: Cursor, table: str, key: str, ids: list[str]) -> set[str]:
+        """The invoices of these allocations or credits (by their rows)."""
+        found: set[str] = set()
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update(n for (n,) in cur.execute(
+                f"SELECT invoice_number FROM {self.t(table)} WHERE {key} IN ({marks})", chunk,
+            ).fetchall())  # fmt: skip
+        return found
+
+    def _spans(self, cur: Cursor, numbers: list[str]) -> None:
+        """Re-derive the spans of these invoices from their rows, exactly (in Python)."""
+        for start in range(0, len(numbers), CHUNK):
+            chunk = numbers[start : start + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            taken: dict[str, list[tuple[Decimal, str, str | None]]] = {n: [] for n in chunk}
+            for table in ("allocations", "invoice_credits"):
+                for number, amount, effective, undone in cur.execute(
+                    f"SELECT invoice_number, amount, effective_date, reversed_date"
+                    f" FROM {self.t(table)} WHERE invoice_number IN ({marks})",
+                    chunk,
+                ).fetchall():
+                    taken[number].append((Decimal(str(amount)), effective, undone))
+            cur.execute(
+                f"DELETE FROM {self.t('invoice_open_spans')} WHERE invoice_number IN ({marks})",
+                chunk,
+            )
+            rows = []
+            for number, customer, currency, total, dated, due in cur.execute(
+                f"SELECT number, customer, currency, total, invoice_date, due_date"
+                f" FROM {self.t('invoices')} WHERE number IN ({marks})",
+                chunk,
+            ).fetchall():
+                for begins, ends, owed in owed_spans(Decimal(str(total)), dated, taken[number]):
+                    rows.append((number, customer, currency, due, begins, ends, owed))
+            cur.insert_rows(self.t("invoice_open_spans"), SPAN_COLUMNS, rows)
 
     def _apply_credit(self, cur: Cursor, position: int, e: Any) -> None:
         """Credit notes and write-offs, in log order (a request and its decision may share
@@ -322,6 +403,46 @@ class ReceivablesProjection(Projection):
                 if left > 0:
                     rows.append((ref, value_date, currency, left, position))
             cur.insert_rows(self.t("unapplied_cash"), UNAPPLIED_COLUMNS, rows)
+
+
+def owed_spans(
+    total: Decimal, invoice_date: str, taken: Sequence[tuple[Decimal, str, str | None]]
+) -> list[tuple[str, str, Decimal]]:
+    """The days an invoice owes something, as (from, to, owed) with `to` exclusive:
+    `open_items`' rule — on day D it owes its total less the allocations and credits in
+    force (effective by D, not reversed by D) — as a step function of D from its date on.
+    `taken` holds each allocation's or credit's (amount, effective date, reversed date)."""
+    steps: dict[str, Decimal] = {}
+    for amount, effective, undone in taken:
+        if undone is not None and undone <= effective:
+            continue  # reversed before it took effect: never in force
+        steps[effective] = steps.get(effective, ZERO) - amount
+        if undone is not None:
+            steps[undone] = steps.get(undone, ZERO) + amount
+    owed = total + sum((d for day, d in steps.items() if day <= invoice_date), ZERO)
+    spans, begins = [], invoice_date
+    for day in sorted(day for day in steps if day > invoice_date):
+        after = owed + steps[day]
+        if after == owed:
+            continue
+        if owed > 0:
+            spans.append((begins, day, owed))
+        owed, begins = after, day
+    if owed > 0:
+        spans.append((begins, OPEN_END, owed))
+    return spans
+
+
+def _reversed_credit(e: Any) -> str:
+    return str(e.credit_note_number)
+
+
+def _credited_invoice(e: Any) -> str:
+    """The invoice a credit note or a write-off event is about."""
+    number = getattr(e, "invoice_number", None)
+    if number:
+        return str(number)
+    return str(e.write_off_id).rpartition("-W")[0]
 
 
 def _bank_ref(allocation_id: str) -> str:

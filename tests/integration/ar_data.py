@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from api.runtime import Runtime
 from domain.ledger import Ledger
+from projections.receivables import ReceivablesProjection
 from tests.conftest import command_meta as meta
 from tests.integration.helpers import produce
 
@@ -86,6 +87,7 @@ def credit(
             (credit_id, number, kind, Decimal(amount), on.isoformat(),
              reversed_on.isoformat() if reversed_on else None, datetime.now(UTC)),
         )  # fmt: skip
+        ReceivablesProjection().respan(cur, [number])  # what the projection derives from it
 
 
 def history(runtime: Runtime, ledger: Ledger) -> None:

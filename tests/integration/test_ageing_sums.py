@@ -27,6 +27,7 @@ def fill(runtime: Runtime, invoices: list[tuple[Any, ...]], allocations: list[tu
         cur.insert_rows("allocations", ALLOCATION_COLUMNS, allocations)
         cur.insert_rows("invoice_credits", [c.strip() for c in CREDIT_COLUMNS.split(",")],
                         credits)  # fmt: skip
+        ReceivablesProjection().respan(cur)
 
 
 def history(seed: int, huge: bool = False) -> tuple[list[Any], list[Any], list[Any]]:
