@@ -83,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     steps = [s for s in STEPS if not args.only or s.module in args.only]
     out = ROOT / "var" / "bench"
     out.mkdir(parents=True, exist_ok=True)
-    results_file = out / f"results-{datetime.now(UTC):%Y%m%dT%H%M%S}.jsonl"
+    results_file = args.results or out / f"results-{datetime.now(UTC):%Y%m%dT%H%M%S}.jsonl"
+    if args.results:
+        forget(results_file, steps)
     env = {
         **os.environ,
         ENV: str(results_file),
@@ -103,11 +105,18 @@ def main(argv: list[str] | None = None) -> int:
     results = read(results_file)
     block = summary(results, args.quick, time.perf_counter() - started, failed)
     print("\n" + block)
-    print(f"\nresults: {results_file.relative_to(ROOT)}")
+    print(f"\nresults: {results_file}")
     if args.write_docs:
         write_summary(DOCS, block)
         print(f"wrote {DOCS.relative_to(ROOT)}")
     return 1 if failed else 0
+
+
+def forget(results_file: Path, steps: list[Step]) -> None:
+    """An earlier run continued: the figures of the steps about to run again are dropped."""
+    again = {f"python -m bench.{step.module}" for step in steps}
+    kept = [r for r in read(results_file) if r.bench not in again]
+    results_file.write_text("".join(r.to_json() + "\n" for r in kept), "utf-8")
 
 
 def summary(results: list[Result], quick: bool, seconds: float, failed: list[str]) -> str:
@@ -230,6 +239,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("ORDERLEDGER_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        metavar="RESULTS",
+        help="continue an earlier run's results file (the benchmarks run now replace theirs)",
     )
     parser.add_argument(
         "--summarise",

@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         customers=plan.match_customers,
         repeats=3,
     )
+    record_figures([], {}, engine=engine)
     for kind in args.stores:
         if kind == "postgres" and (problem := postgres_problem(args.postgres_url)):
             print(f"skipping PostgreSQL: {problem}", file=sys.stderr)
@@ -92,9 +93,12 @@ def main(argv: list[str] | None = None) -> int:
         with StoreFactory(kind, args.postgres_url) as factory:
             result = measure_store(factory, plan, profiler.for_store(kind))
             results[result.label] = result
+        # Recorded store by store: a store that fails later loses only its own figures.
+        record_figures(figures(plan, result.projections.events, result), {result.label: result})
     print(f"full rebuild over a mixed log of ~{plan.rebuild_events:,} events", file=sys.stderr)
     rebuilds = measure_rebuilds(list(results_kinds(args.stores, results)), plan.rebuild_events,
                                 args.postgres_url)  # fmt: skip
+    record_figures([], {}, rebuilds=rebuilds)
     chains = {label: r.chain for label, r in results.items() if r.chain is not None}
     as_of = {label: r.as_of for label, r in results.items() if r.as_of is not None}
     ciphers = {label: r.cipher for label, r in results.items() if r.cipher is not None}
@@ -129,7 +133,6 @@ def main(argv: list[str] | None = None) -> int:
     print(rebuild_table(rebuilds))
     print("\n".join(rebuild_verdicts(rebuilds)))
     print(f"\n{run.describe()}")
-    record_figures(rows, results, engine, rebuilds)
     for report in profiler.finish():
         print(report, file=sys.stderr)
     if args.write_docs:
@@ -147,8 +150,8 @@ BENCH = "python -m bench.run"
 def record_figures(
     rows: list[Figure],
     results: dict[str, StoreResults],
-    engine: EngineRates,
-    rebuilds: dict[str, RebuildRates],
+    engine: EngineRates | None = None,
+    rebuilds: dict[str, RebuildRates] | None = None,
 ) -> None:
     """Hand every figure with a target or a baseline on to the summary (bench/results.py)."""
     references = [row for row in rows if row.reference is None or row.target.startswith("ref")]
@@ -186,10 +189,11 @@ def record_figures(
                    baseline=as_of.seconds, baseline_name="the same replayed from position 0",
                    target=AS_OF_TARGET, target_text=f"< {AS_OF_TARGET} s", lower_is_better=True,
                    bench=BENCH)  # fmt: skip
-    record("finance", f"matching engine, {engine.payments:,} payments against {engine.items:,}"
-           " open items", "memory", engine.payments_per_second, "payments/s",
-           bench=BENCH)  # fmt: skip
-    for store, rebuilt in rebuilds.items():
+    if engine is not None:
+        record("finance", f"matching engine, {engine.payments:,} payments against"
+               f" {engine.items:,} open items", "memory", engine.payments_per_second,
+               "payments/s", bench=BENCH)  # fmt: skip
+    for store, rebuilt in (rebuilds or {}).items():
         goal = REBUILD_TARGET if store == "PostgreSQL" else None
         record("replay", f"full rebuild of every read model, {rebuilt.events:,} events", store,
                rebuilt.rebuild.rate, "log events/s", target=goal,

@@ -152,3 +152,15 @@ def test_the_performance_page_has_the_summary_markers() -> None:
     text = bench_all.DOCS.read_text("utf-8")
     assert text.count(bench_all.START) == 1
     assert text.count(bench_all.END) == 1
+
+
+def test_a_continued_run_replaces_only_the_figures_of_the_benchmarks_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = tmp_path / "results.jsonl"
+    monkeypatch.setenv(ENV, str(results))
+    record("commands", "reserve", "SQLite", 1.0, "commands/s", bench="python -m bench.run")
+    record("pages", "dashboard", "SQLite", 2.0, "ms", bench="python -m bench.dashboard")
+    steps = [step for step in bench_all.STEPS if step.module == "run"]
+    bench_all.forget(results, steps)
+    assert [r.figure for r in read(results)] == ["dashboard"]
