@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     results_file = args.results or out / f"results-{datetime.now(UTC):%Y%m%dT%H%M%S}.jsonl"
     if args.results:
-        forget(results_file, steps)
+        forget(results_file, steps, args.stores)
     env = {
         **os.environ,
         ENV: str(results_file),
@@ -112,10 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-def forget(results_file: Path, steps: list[Step]) -> None:
-    """An earlier run continued: the figures of the steps about to run again are dropped."""
+LABELS = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
+
+def forget(results_file: Path, steps: list[Step], stores: list[str]) -> None:
+    """An earlier run continued: the figures the steps about to run measure again (on
+    these stores, and in memory) are dropped."""
     again = {f"python -m bench.{step.module}" for step in steps}
-    kept = [r for r in read(results_file) if r.bench not in again]
+    measured = {LABELS[store] for store in stores} | {"memory"}
+    kept = [r for r in read(results_file) if r.bench not in again or r.store not in measured]
     results_file.write_text("".join(r.to_json() + "\n" for r in kept), "utf-8")
 
 

@@ -160,7 +160,12 @@ def test_a_continued_run_replaces_only_the_figures_of_the_benchmarks_run_again(
     results = tmp_path / "results.jsonl"
     monkeypatch.setenv(ENV, str(results))
     record("commands", "reserve", "SQLite", 1.0, "commands/s", bench="python -m bench.run")
-    record("pages", "dashboard", "SQLite", 2.0, "ms", bench="python -m bench.dashboard")
+    record("commands", "reserve", "PostgreSQL", 1.0, "commands/s", bench="python -m bench.run")
+    record("finance", "engine", "memory", 1.0, "payments/s", bench="python -m bench.run")
+    record("pages", "dashboard", "PostgreSQL", 2.0, "ms", bench="python -m bench.dashboard")
     steps = [step for step in bench_all.STEPS if step.module == "run"]
-    bench_all.forget(results, steps)
-    assert [r.figure for r in read(results)] == ["dashboard"]
+    bench_all.forget(results, steps, ["postgres"])
+    assert [(r.figure, r.store) for r in read(results)] == [
+        ("reserve", "SQLite"),
+        ("dashboard", "PostgreSQL"),
+    ]
