@@ -1,15 +1,18 @@
 """Rebuilding read models from position 0: shadow tables filled in one pass, then switched.
 
-Each projection gets shadow tables (`<table>__shadow`) and a shadow tracking row; the live
-tables keep serving meanwhile. One pass over the log fills every shadow: each page is
-selected once (the union of the projections' topics, or everything when the hash chain is
-among them), each event decoded once, and every projection handed its own events in one
-transaction that advances every shadow position. Rebuilding the projections one after the
-other instead would select and decode the whole log once per projection.
+Each projection gets shadow tables (`<table>__shadow`), with only the indexes its `apply`
+looks rows up by, and a shadow tracking row; the live tables keep serving meanwhile. One
+pass over the log fills every shadow: each page is selected once (the union of the
+projections' topics, or everything when the hash chain is among them), each event decoded
+once, and every projection handed its own events in one transaction that advances every
+shadow position. Rebuilding the projections one after the other instead would select and
+decode the whole log once per projection.
 
 The switch is per projection, in one transaction: whatever the live projection processed
 while the shadow filled is applied to the shadow too, the live tables are dropped and the
-shadow ones renamed, and the live tracking row takes the shadow's position.
+shadow ones renamed, every declared index is built on them (a sort of the finished table,
+cheaper than keeping it current through the fill), and the live tracking row takes the
+shadow's position.
 """
 
 from __future__ import annotations
