@@ -42,16 +42,27 @@ class OrjsonDecodingTranscoder(JSONTranscoder):
         for key, value in d.items():
             kind = type(value)
             if kind is dict:
-                d[key] = self._revive_dict(value)
+                d[key] = self._revive_leaf(value)
             elif kind is list:
                 d[key] = self._revive_list(value)
         return self._decode_obj(d) if len(d) == 2 else d
+
+    def _revive_leaf(self, d: dict[str, Any]) -> Any:
+        """Most nested objects are typed scalars (`{"_type_": "decimal", "_data_": "1.5"}`):
+        decoded at once, without walking their items; anything else as `_revive_dict`."""
+        if len(d) == 2:
+            data = d.get("_data_")
+            if type(data) is str:
+                transcoding = self.names.get(d.get("_type_"))  # type: ignore[arg-type]
+                if transcoding is not None:
+                    return transcoding.decode(data)
+        return self._revive_dict(d)
 
     def _revive_list(self, items: list[Any]) -> list[Any]:
         for index, value in enumerate(items):
             kind = type(value)
             if kind is dict:
-                items[index] = self._revive_dict(value)
+                items[index] = self._revive_leaf(value)
             elif kind is list:
                 items[index] = self._revive_list(value)
         return items

@@ -20,6 +20,10 @@ class Index:
     table: str
     columns: str
     unique: bool = False
+    # The projection's own `apply` looks rows up by these columns: a rebuild's shadow table
+    # needs it while it fills. Every other index is built once, after the fill (a sort of
+    # the finished table instead of one insert into the index per row).
+    lookup: bool = False
 
     def create(self, suffix: str) -> str:
         unique = "UNIQUE " if self.unique else ""
@@ -67,14 +71,17 @@ class Projection:
         text = "\n".join(f"{base}: {ddl}" for base, ddl in sorted(self.tables.items()))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def create_tables(self, cur: Cursor) -> None:
+    def create_tables(self, cur: Cursor, *, lookups_only: bool = False) -> None:
+        """The tables and their indexes (`lookups_only`: those `apply` reads by, for a
+        rebuild's shadow tables, whose other indexes are made when they are switched)."""
         for base, ddl in self.tables.items():
             cur.ddl(ddl.replace("{t}", self.t(base)))
-        self.create_indexes(cur, self.suffix)
+        self.create_indexes(cur, self.suffix, lookups_only=lookups_only)
 
-    def create_indexes(self, cur: Cursor, suffix: str) -> None:
+    def create_indexes(self, cur: Cursor, suffix: str, *, lookups_only: bool = False) -> None:
         for index in self.indexes:
-            cur.execute(index.create(suffix))
+            if index.lookup or not lookups_only:
+                cur.execute(index.create(suffix))
 
     def drop_tables(self, cur: Cursor) -> None:
         for base in self.tables:

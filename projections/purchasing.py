@@ -46,7 +46,7 @@ class PurchasingProjection(Projection):
         Index("ix_po_status", "purchase_orders", "status, number"),
         # Status changes and receipts find their order by aggregate id: without this each
         # one scanned the whole table, and a rebuild slowed down as purchase orders grew.
-        Index("ix_po_order_id", "purchase_orders", "order_id", unique=True),
+        Index("ix_po_order_id", "purchase_orders", "order_id", unique=True, lookup=True),
     )
 
     def apply(self, cur: Cursor, events: Sequence[PositionedEvent]) -> None:

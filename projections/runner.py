@@ -97,12 +97,16 @@ class ProjectionRunner:
         projections: Iterable[Projection],
         *,
         page_size: int = 1000,
+        rebuild_page_size: int = 5000,
         poll_interval: float = 0.5,
     ) -> None:
         self.app = app
         self.store = store
         self.projections = {p.name: p for p in projections}
         self.page_size = page_size
+        # A rebuild folds many pages into tables nobody reads yet: larger pages spread each
+        # page's fixed cost (a few statements per projection, the commit) over more events.
+        self.rebuild_page_size = rebuild_page_size
         self.prefetch = store.dialect == "postgres"
         self.poll_interval = poll_interval
         self._wake = threading.Event()
@@ -212,26 +216,31 @@ class ProjectionRunner:
         return processed
 
     def fetch(
-        self, position: int, stop: int, topics: Sequence[str]
+        self, position: int, stop: int, topics: Sequence[str], size: int | None = None
     ) -> Future[Sequence[Notification]]:
         if self.prefetch:
-            return self._reader.submit(self.select, position, stop, topics)
+            return self._reader.submit(self.select, position, stop, topics, size)
         done: Future[Sequence[Notification]] = Future()
-        done.set_result(self.select(position, stop, topics))
+        done.set_result(self.select(position, stop, topics, size))
         return done
 
-    def select(self, position: int, stop: int, topics: Sequence[str]) -> Sequence[Notification]:
-        """The next page after `position`, up to `stop`, of these topics (all when empty)."""
+    def select(
+        self, position: int, stop: int, topics: Sequence[str], size: int | None = None
+    ) -> Sequence[Notification]:
+        """The next page after `position`, up to `stop`, of these topics (all when empty),
+        of `size` notifications at most (default: the runner's page size)."""
         if position >= stop:
             return []
         return self.app.recorder.select_notifications(
-            start=position + 1, limit=self.page_size, stop=stop, topics=topics
+            start=position + 1, limit=size or self.page_size, stop=stop, topics=topics
         )
 
-    def page_end(self, notifications: Sequence[Notification], stop: int) -> int:
+    def page_end(
+        self, notifications: Sequence[Notification], stop: int, size: int | None = None
+    ) -> int:
         """Where a page read up to `stop` ends: a full page at its last notification (more
         may follow), a short one at `stop` (everything up to it was read)."""
-        if len(notifications) < self.page_size:
+        if len(notifications) < (size or self.page_size):
             return stop
         return notifications[-1].id
 

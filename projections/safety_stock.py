@@ -41,7 +41,7 @@ class SafetyStockFollower(Projection):
             " cleared_position {bigint}, cleared_at {ts})"
         ),
     }
-    indexes = (Index("ix_alerts_item", "safety_alerts", "stock_item_id, status"),)
+    indexes = (Index("ix_alerts_item", "safety_alerts", "stock_item_id, status", lookup=True),)
 
     def __init__(self, ledger: PurchasingCommands | None = None, suffix: str = "") -> None:
         super().__init__(suffix)

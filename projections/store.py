@@ -166,7 +166,10 @@ class ViewStore:
     dialect = ""
 
     @contextmanager
-    def transaction(self) -> Iterator[Cursor]:
+    def transaction(self, *, synchronous: bool = True) -> Iterator[Cursor]:
+        """One read-model transaction. `synchronous=False` lets the commit return before
+        its WAL reaches the disk (PostgreSQL): a crash may lose it, never tear it — only for
+        work that is redone from the start after a crash, such as filling rebuild shadows."""
         raise NotImplementedError
         yield  # pragma: no cover
 
@@ -246,7 +249,8 @@ class SQLiteViewStore(ViewStore):
         return connection
 
     @contextmanager
-    def transaction(self) -> Iterator[Cursor]:
+    def transaction(self, *, synchronous: bool = True) -> Iterator[Cursor]:
+        # WAL with synchronous=NORMAL already commits without a sync: nothing to relax.
         connection = self._connection()
         raw = connection.cursor()
         raw.execute("BEGIN IMMEDIATE")
@@ -312,12 +316,14 @@ class PostgresViewStore(ViewStore):
         return " FOR UPDATE"
 
     @contextmanager
-    def transaction(self) -> Iterator[Cursor]:
+    def transaction(self, *, synchronous: bool = True) -> Iterator[Cursor]:
         with (
             self.pool.connection() as connection,
             connection.transaction(),
             connection.cursor() as raw,
         ):
+            if not synchronous:  # this transaction only (SET LOCAL ends with it)
+                raw.execute("SET LOCAL synchronous_commit TO OFF")
             yield Cursor(raw, self.dialect, self._copy_types)
 
     @contextmanager

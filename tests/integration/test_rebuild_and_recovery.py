@@ -81,6 +81,7 @@ def test_events_written_and_projected_during_a_rebuild_are_in_the_switched_table
 ) -> None:
     many_movements(ledger, rounds=4)
     runtime.runner.page_size = 5
+    runtime.runner.rebuild_page_size = 5  # several shadow pages, with live writes between
     catch_up_all(runtime)
     written: list[int] = []
 

@@ -41,7 +41,7 @@ def test_one_pass_gives_the_tables_each_projection_gives_alone(
 ) -> None:
     before, head = tables(company), company.ledger.head()
     assert sum(len(rows) for rows in before.values()) > 500
-    company.runner.page_size = page_size
+    company.runner.rebuild_page_size = page_size
 
     folded = company.runner.rebuild_all()
 
@@ -80,3 +80,49 @@ def test_a_projection_whose_events_stopped_long_ago_still_reaches_the_head(
     assert last_own < company.ledger.head()
     company.runner.rebuild("catalog")
     assert company.runner.position("catalog") == company.ledger.head()
+
+
+def indexes_of(runtime: Runtime, table: str) -> set[str]:
+    with runtime.store.read() as cur:
+        if cur.dialect == "postgres":
+            cur.execute(
+                "SELECT indexname FROM pg_indexes"
+                " WHERE schemaname = current_schema() AND tablename = ?",
+                (table,),
+            )
+        else:
+            cur.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+                " AND sql IS NOT NULL",  # not the automatic ones of primary keys
+                (table,),
+            )
+        found = {row[0] for row in cur.fetchall()}
+    # Only the projections' declared indexes (not those of primary keys or UNIQUE columns).
+    declared = {i.name for p in runtime.runner.projections.values() for i in p.indexes}
+    return {name for name in found if name.removesuffix("__shadow") in declared}
+
+
+def test_shadow_tables_fill_with_their_lookup_indexes_and_switch_with_every_index(
+    company: Runtime,
+) -> None:
+    """A shadow table has only the indexes its projection's own writes look rows up by
+    while it fills; the others are built once it is full, under their live names."""
+    projections = company.runner.projections.values()
+    during: dict[str, set[str]] = {}
+
+    def look(_position: int) -> None:
+        for projection in projections:
+            for base in projection.tables:
+                during[base] = indexes_of(company, f"{base}__shadow")
+
+    company.runner.rebuild_page_size = 200
+    company.runner.rebuild_all(on_page=look)
+
+    for projection in projections:
+        lookups = {i.name + "__shadow" for i in projection.indexes if i.lookup}
+        for base in projection.tables:
+            declared = [i for i in projection.indexes if i.table == base]
+            assert during[base] == {i.name + "__shadow" for i in declared} & lookups
+            assert indexes_of(company, base) == {i.name for i in declared}
+    assert any(index.lookup for p in projections for index in p.indexes)
+    assert any(not index.lookup for p in projections for index in p.indexes)
