@@ -166,15 +166,21 @@ class ReceivablesProjection(Projection):
             "ix_allocations_as_of",
             "allocations",
             "invoice_number, effective_date, reversed_date, amount",
+            lookup=True,  # the spans read an invoice's allocations by it
         ),
         Index("ix_allocations_payment", "allocations", "bank_ref", lookup=True),
         Index("ix_credit_notes_customer", "credit_notes", "customer, position"),
         Index("ix_credit_notes_invoice", "credit_notes", "invoice_number"),
         Index("ix_write_offs_status", "write_offs", "status, position"),
         Index("ix_write_offs_invoice", "write_offs", "invoice_number"),
-        Index("ix_invoice_credits_invoice", "invoice_credits", "invoice_number, effective_date"),
+        Index(
+            "ix_invoice_credits_invoice",
+            "invoice_credits",
+            "invoice_number, effective_date",
+            lookup=True,  # … and its credits
+        ),
         Index("ix_unapplied_cash_value_date", "unapplied_cash", "value_date, bank_ref"),
-        Index("ix_open_spans_invoice", "invoice_open_spans", "invoice_number"),
+        Index("ix_open_spans_invoice", "invoice_open_spans", "invoice_number", lookup=True),
         # Covering: the spans in force on a day are those ending after it and begun by it.
         Index(
             "ix_open_spans_days",
