@@ -131,7 +131,7 @@ def summary(results: list[Result], quick: bool, seconds: float, failed: list[str
     mode = "quick run, small counts: not representative" if quick else "full run"
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} by `python -m bench.all` ({mode},"
-        f" {seconds / 60:.0f} min) on {machine()}.",
+        f" {seconds / 60:.0f} min) at commit {commit()} on {machine()}.",
         "",
         f"**{len(met)} targets met, {len(missed)} missed** of {len(met) + len(missed)} with a"
         " target; the other rows have no target of their own and are shown for what they cost.",
@@ -192,6 +192,20 @@ def _cell(text: str) -> str:
 
 def _area_rank(area: str) -> int:
     return AREAS.index(area) if area in AREAS else len(AREAS)
+
+
+def commit() -> str:
+    """The checkout's commit, marked when files differ from it."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    try:
+        head, changed = git("rev-parse", "--short", "HEAD"), git("status", "--porcelain", "-uno")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"{head} (with uncommitted changes)" if changed.strip() else head
 
 
 def machine() -> str:
