@@ -178,10 +178,16 @@ class ProjectionRunner:
     # -- processing --------------------------------------------------------------------------
 
     def catch_up(
-        self, name: str, *, until: int | None = None, on_page: Callable[[int], None] | None = None
+        self,
+        name: str,
+        *,
+        until: int | None = None,
+        on_page: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> int:
         """Process pages until the projection reaches `until` (default: the head); return
-        how many of its events it folded.
+        how many of its events it folded. A set `stop` ends it after the page in hand (the
+        background loop's, so that a worker told to stop does not first fold a whole backlog).
 
         Only the projection's own topics are selected (a raw projection reads everything), so
         a page ends at its last notification when it is full, and at `until` when it comes
@@ -197,7 +203,7 @@ class ProjectionRunner:
         processed = 0
         position = self.position(name)
         pending = self.fetch(position, target, topics)
-        while position < target:
+        while position < target and not (stop is not None and stop.is_set()):
             page = self._page(projection, pending.result(), target)
             if page.last < target:
                 pending = self.fetch(page.last, target, topics)
@@ -332,9 +338,11 @@ class ProjectionRunner:
             self._wake.clear()
             failed = False
             for name in self.projections:
+                if self._stop.is_set():
+                    return
                 # One projection failing must not stop the others.
                 try:
-                    self.catch_up(name)
+                    self.catch_up(name, stop=self._stop)
                 except Exception as error:  # keep serving; report through status and logs
                     failed = True
                     self.last_error = error
