@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.dashboard
 	$(BIN)/python -m bench.order_pages
 	$(BIN)/python -m bench.stock_finance_pages
+	$(BIN)/python -m bench.scaling
 
 ## Fault injection, full size (kills, database restarts, a hot SKU, a read-only and a full
 ## store); prints a table and rewrites docs/reliability.md. Needs root for the private
