@@ -57,7 +57,7 @@ def run(runtime: Runtime, names: list[str], stopping: threading.Event, report: f
     position every `report` seconds while it moves."""
     runner = runtime.runner
     runner.projections = {name: runner.projections[name] for name in names}
-    runner.start()
+    runtime.start_projections()
     if SLA_MODEL in names:
         runtime.sla.start()
     log.info(
@@ -75,6 +75,8 @@ def run(runtime: Runtime, names: list[str], stopping: threading.Event, report: f
             log.info("at %s", now)
             last = now
     runtime.sla.stop()
+    if runtime.log_wakeup is not None:
+        runtime.log_wakeup.stop()
     runner.stop()
     log.info("projection worker %d stopped at %s", os.getpid(), _positions(runtime, names))
 

@@ -32,6 +32,7 @@ from api.runtime import open_runtime
 from api.settings import Settings
 from bench.faults.served import Served, Worker, issue_caller_key
 from bench.process_cpu import CpuMeter
+from bench.read_your_writes import measure_waits, started, waits_table
 from bench.stores import StoreFactory
 from domain.values import Meta
 
@@ -176,7 +177,8 @@ def wait_caught_up(server: Served, timeout: float = 300.0) -> None:
         time.sleep(0.2)
 
 
-def measure(args: argparse.Namespace) -> list[Phase]:
+def measure(args: argparse.Namespace) -> None:
+    """Every phase, printed as it ends (the shared server may refuse a connection later)."""
     factory = StoreFactory("postgres", args.postgres_url)
     try:
         # Few connections per process: the server is shared, and its 100 are not all ours.
@@ -184,20 +186,31 @@ def measure(args: argparse.Namespace) -> list[Phase]:
         skus = seed(settings, args.skus)
         key = issue_caller_key(settings)
         off = {"run_projections": "false", "run_notifications": "false"}
-        phases = []
+        phases: list[Phase] = []
         with (
             psycopg.connect(settings.postgres_conninfo(), autocommit=True) as args.connection,
-            Worker(settings, report_seconds=30) as worker,
-            Served(settings, key, **off) as one,
-            Served(settings, key, **off) as two,
+            started(Served(settings, key, **off)) as one,
+            started(Served(settings, key, **off)) as two,
         ):
-            wait_caught_up(one)
-            for _ in range(args.rounds):
-                for servers in ([one], [one, two]):
-                    for kind in ("commands", "reads"):
-                        phases.append(run_phase(kind, servers, worker, skus, args))
-                        wait_caught_up(one)
-        return phases
+            with started(Worker(settings, report_seconds=30)) as worker:
+                wait_caught_up(one)
+                for _ in range(args.rounds):
+                    for servers in ([one], [one, two]):
+                        for kind in ("commands", "reads"):
+                            phases.append(run_phase(kind, servers, worker, skus, args))
+                            wait_caught_up(one)
+            print("each phase:")
+            print(table(phases))
+            print(f"\nmedians over {args.rounds} rounds of {args.seconds:.0f} s, {args.clients}"
+                  " clients:")  # fmt: skip
+            print(table(combined(phases)), flush=True)
+            waits = [
+                measure_waits(settings, [one, two], skus, args.pairs, listen)
+                for _ in range(args.rounds)
+                for listen in (True, False)
+            ]
+            print(f"\nread-your-writes across processes, {args.pairs} command + read pairs a run:")
+            print(waits_table(waits))
     finally:
         factory.close()
 
@@ -250,14 +263,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="Interleaved rounds")
     parser.add_argument("--clients", type=int, default=8, help="Load generator threads")
     parser.add_argument("--skus", type=int, default=200)
+    parser.add_argument("--pairs", type=int, default=100, help="Read-your-writes pairs a run")
     parser.add_argument("--postgres-url", default=DEFAULT_URL)
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.1f}; {os.cpu_count()} CPUs", flush=True)
-    phases = measure(args)
-    print("each phase:")
-    print(table(phases))
-    print(f"\nmedians over {args.rounds} rounds of {args.seconds:.0f} s, {args.clients} clients:")
-    print(table(combined(phases)))
+    measure(args)
 
 
 if __name__ == "__main__":

@@ -130,9 +130,11 @@ class Worker:
     """`orderledger projections run NAMES…` in a process of its own (all read models when no
     name is given); SIGTERM on exit, as a deployment stops it."""
 
-    def __init__(self, settings: Settings, *names: str, report_seconds: float = 1.0) -> None:
+    def __init__(
+        self, settings: Settings, *names: str, report_seconds: float = 1.0, **extra_settings: str
+    ) -> None:
         self.names = names
-        self.env = settings_env(settings)
+        self.env = settings_env(settings, **extra_settings)
         self.report_seconds = report_seconds
         self.log = Path(tempfile.mkstemp(prefix="orderledger-worker-", suffix=".log")[1])
         self.process: subprocess.Popen[bytes] | None = None

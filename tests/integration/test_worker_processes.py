@@ -27,15 +27,21 @@ REST = [p.name for p in read_models(None) if p.name not in SPLIT]
 
 
 @pytest.fixture
-def key(settings: Settings) -> str:
-    return issue_caller_key(settings)
+def lean(settings: Settings) -> Settings:
+    """Two pooled connections a process: five processes share a server other work uses too."""
+    return settings.model_copy(update={"postgres_pool_size": 2})
 
 
 @pytest.fixture
-def servers(settings: Settings, key: str) -> Iterator[list[httpx.Client]]:
+def key(lean: Settings) -> str:
+    return issue_caller_key(lean)
+
+
+@pytest.fixture
+def servers(lean: Settings, key: str) -> Iterator[list[httpx.Client]]:
     """Two API processes that keep no read models (a read waits 2 s for a lagging one)."""
     off = {"run_projections": "false", "read_your_writes_timeout": "2"}
-    with Served(settings, key, **off) as one, Served(settings, key, **off) as two:
+    with Served(lean, key, **off) as one, Served(lean, key, **off) as two:
         assert "not kept by this process" in one.log_text()
         with one.client() as first, two.client() as second:
             yield [first, second]
@@ -119,8 +125,9 @@ def check_projections(settings: Settings) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_projection_workers_in_their_own_processes_serve_api_processes_that_run_none(
-    settings: Settings, servers: list[httpx.Client]
+    lean: Settings, servers: list[httpx.Client]
 ) -> None:
+    settings = lean
     traffic = Traffic(servers)
     with (
         Worker(settings, *SPLIT) as split,
