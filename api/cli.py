@@ -76,7 +76,9 @@ def load_settings() -> Settings:
 
 
 @contextmanager
-def runtime(start: bool = False) -> Iterator[Runtime]:
+def runtime(start: bool | None = False) -> Iterator[Runtime]:
+    """The system for one command; `start`: run the background workers (None: as the
+    settings say)."""
     settings = load_settings()
     try:
         opened = open_runtime(settings, start_projections=start)
@@ -115,13 +117,18 @@ def serve(
 
     settings = load_settings()
     bind_host, bind_port = host or settings.host, port or settings.port
-    with runtime(start=True) as opened:
+    with runtime(start=None) as opened:
         if demo_if_empty and opened.ledger.head() == 0:
             _load_demo(opened, 200)
         console.print(
             f"OrderLedger on [bold]http://{bind_host}:{bind_port}[/bold]  (console:"
             f" http://{bind_host}:{bind_port}/console, API docs: http://{bind_host}:{bind_port}/docs)"
         )
+        if not opened.runner.running:
+            console.print(
+                "read models are not kept by this process (ORDERLEDGER_RUN_PROJECTIONS=false):"
+                " run `orderledger projections run` beside it"
+            )
         app = create_app(settings, runtime=opened)
         config = server_config(
             app, settings, host=bind_host, port=bind_port, log_config=logging_config()
@@ -278,23 +285,23 @@ def projections_run(
     names: Annotated[
         list[str] | None, typer.Argument(help="Projections to run (default: all)")
     ] = None,
+    report_seconds: Annotated[
+        float, typer.Option(min=0.1, help="Log the positions this often while they move")
+    ] = 10.0,
 ) -> None:
-    """Run projection workers in the foreground until interrupted."""
-    import time
+    """Run projection workers in the foreground until SIGTERM or Ctrl-C.
+
+    Start several (each with some read models, or the same ones for a stand-by) against
+    one PostgreSQL ledger and serve the API with ORDERLEDGER_RUN_PROJECTIONS=false."""
+    from api import projection_worker
 
     with runtime() as opened:
-        if names:
-            unknown = [n for n in names if n not in opened.runner.projections]
-            if unknown:
-                fail(f"unknown projection {unknown[0]!r}")
-            opened.runner.projections = {n: opened.runner.projections[n] for n in names}
-        opened.runner.start()
-        console.print(f"running {', '.join(opened.runner.projections)}; Ctrl-C to stop")
-        try:
-            while True:
-                time.sleep(1)
-        except KeyboardInterrupt:
-            pass
+        chosen = projection_worker.choose(opened, names or [])
+        if isinstance(chosen, str):
+            fail(chosen)
+        projection_worker.configure_logging()
+        with projection_worker.stop_signals() as stopping:
+            projection_worker.run(opened, chosen, stopping, report_seconds)
 
 
 @finance_cli.command("match")

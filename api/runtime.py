@@ -22,6 +22,7 @@ from projections.credit_exposure import CreditExposureProjection
 from projections.deliveries import create_delivery_tables
 from projections.inventory import InventoryProjection
 from projections.kpis import KpisProjection
+from projections.log_wakeup import LogWakeup
 from projections.orders import OrdersProjection
 from projections.outbox import OutboxProjection, Routing, Webhook
 from projections.production import ProductionProjection
@@ -53,9 +54,16 @@ class Runtime:
     checkpoints: CheckpointStore
     access: Access
     checkpoint_follower: CheckpointFollower | None = None
+    log_wakeup: LogWakeup | None = None  # started with the runner (PostgreSQL only)
     # Set when the system starts shutting down: live streams never finish on their own,
     # and servers wait for open responses before they stop.
     closing: threading.Event = field(default_factory=threading.Event)
+
+    def start_projections(self) -> None:
+        """Follow the log in this process: the runner, woken at each commit where it can be."""
+        self.runner.start()
+        if self.log_wakeup is not None:
+            self.log_wakeup.start()
 
     def close(self) -> None:
         self.closing.set()
@@ -63,6 +71,8 @@ class Runtime:
             self.checkpoint_follower.stop()
         self.sla.stop()
         self.dispatcher.close()
+        if self.log_wakeup is not None:
+            self.log_wakeup.stop()
         self.runner.stop()
         self.store.close()
         if self.access.credentials.store is not self.store:
@@ -192,8 +202,11 @@ def open_runtime(
     sla = SlaMonitor(ledger, store, interval=settings.sla_scan_seconds)
     checkpoints = checkpoint_store(settings)
     follower = None
+    wakeup = log_wakeup(settings, ledger, runner)
     if settings.run_projections if start_projections is None else start_projections:
         runner.start()
+        if wakeup is not None:
+            wakeup.start()
         sla.start()
         if settings.read_model_checkpoint_interval > 0:
             follower = CheckpointFollower(
@@ -207,4 +220,14 @@ def open_runtime(
     if start_notifications:
         dispatcher.start()
     access = Access(ledger, credentials, settings)
-    return Runtime(settings, ledger, store, runner, sla, dispatcher, checkpoints, access, follower)
+    return Runtime(
+        settings, ledger, store, runner, sla, dispatcher, checkpoints, access, follower, wakeup
+    )
+
+
+def log_wakeup(settings: Settings, ledger: Ledger, runner: ProjectionRunner) -> LogWakeup | None:
+    """A LISTEN on the event store's channel for the runner (not started), where there is one."""
+    channel = getattr(ledger.recorder, "channel_name", None)
+    if not settings.is_postgres or not settings.projection_listen or channel is None:
+        return None
+    return LogWakeup(settings.postgres_conninfo(), channel, runner.wake)

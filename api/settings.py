@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     projection_page_size: int = 1000
     projection_poll_seconds: float = 0.5
     run_projections: bool = Field(True, description="Run projection workers inside the API")
+    projection_listen: bool = Field(
+        True,
+        description="PostgreSQL: wake projection runners on each commit (LISTEN); false behind"
+        " a pooler that cannot LISTEN (PgBouncer in transaction mode): they poll then",
+    )
     read_your_writes_timeout: float = 5.0
     sse_heartbeat_seconds: float = Field(
         15.0, gt=0, description="Seconds a live stream may stay silent before a keep-alive"

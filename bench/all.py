@@ -50,7 +50,8 @@ AREAS = [
 @dataclass(frozen=True)
 class Step:
     """One benchmark: its module, the arguments of a full and of a quick run, and how it
-    takes the stores (`comma`: --stores a,b; `list`: --stores a b)."""
+    takes the stores (`comma`: --stores a,b; `list`: --stores a b; `postgres`: it measures
+    PostgreSQL only, and is left out when PostgreSQL is not asked for)."""
 
     module: str
     full: tuple[str, ...]
@@ -59,7 +60,10 @@ class Step:
 
     def command(self, quick: bool, stores: list[str], write_docs: bool) -> list[str]:
         args = [sys.executable, "-m", f"bench.{self.module}", *(self.quick if quick else self.full)]
-        args += ["--stores", ",".join(stores)] if self.stores == "comma" else ["--stores", *stores]
+        if self.stores == "comma":
+            args += ["--stores", ",".join(stores)]
+        elif self.stores == "list":
+            args += ["--stores", *stores]
         if write_docs and self.module == "run":
             args.append("--write-docs")
         return args
@@ -72,6 +76,8 @@ STEPS = [
     Step("dashboard", (), ("--orders", "3000", "--requests", "5")),
     Step("order_pages", (), ("--orders", "3000", "--real", "30", "--requests", "5"), "list"),
     Step("stock_finance_pages", (), ("--orders", "3000", "--requests", "5")),
+    # PostgreSQL only: several API processes share one event store.
+    Step("scaling", (), ("--seconds", "3", "--rounds", "1", "--pairs", "20"), "postgres"),
 ]
 
 
@@ -81,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         print(summary(read(args.summarise), args.quick, 0.0, []))
         return 0
     steps = [s for s in STEPS if not args.only or s.module in args.only]
+    steps = [s for s in steps if s.stores != "postgres" or "postgres" in args.stores]
     out = ROOT / "var" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     results_file = args.results or out / f"results-{datetime.now(UTC):%Y%m%dT%H%M%S}.jsonl"

@@ -172,9 +172,28 @@ class ProjectionRunner:
         found = row.fetchone()
         return int(found[0]) if found else 0
 
+    def positions(self) -> dict[str, int]:
+        """Every projection's tracked position, in one read."""
+        with self.store.read() as cur:
+            rows = cur.execute("SELECT name, position FROM projection_tracking").fetchall()
+        return {str(name): int(position) for name, position in rows}
+
+    def _positions_of(self, names: Sequence[str]) -> list[int]:
+        if len(names) == 1:
+            return [self.position(names[0])]
+        positions = self.positions()
+        return [positions.get(name, 0) for name in names]
+
+    def behind(self) -> list[str]:
+        """The projections not yet at the log head: two reads, however many projections."""
+        head = self.head()
+        positions = self.positions()
+        return [name for name in self.projections if positions.get(name, 0) < head]
+
     def status(self) -> list[ProjectionStatus]:
         head = self.head()
-        return [ProjectionStatus(name, self.position(name), head) for name in self.projections]
+        positions = self.positions()
+        return [ProjectionStatus(name, positions.get(name, 0), head) for name in self.projections]
 
     def head(self) -> int:
         return self.app.recorder.max_notification_id() or 0
@@ -182,10 +201,16 @@ class ProjectionRunner:
     # -- processing --------------------------------------------------------------------------
 
     def catch_up(
-        self, name: str, *, until: int | None = None, on_page: Callable[[int], None] | None = None
+        self,
+        name: str,
+        *,
+        until: int | None = None,
+        on_page: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> int:
         """Process pages until the projection reaches `until` (default: the head); return
-        how many of its events it folded.
+        how many of its events it folded. A set `stop` ends it after the page in hand (the
+        background loop's, so that a worker told to stop does not first fold a whole backlog).
 
         Only the projection's own topics are selected (a raw projection reads everything), so
         a page ends at its last notification when it is full, and at `until` when it comes
@@ -201,7 +226,7 @@ class ProjectionRunner:
         processed = 0
         position = self.position(name)
         pending = self.fetch(position, target, topics)
-        while position < target:
+        while position < target and not (stop is not None and stop.is_set()):
             page = self._page(projection, pending.result(), target)
             if page.last < target:
                 pending = self.fetch(page.last, target, topics)
@@ -340,10 +365,21 @@ class ProjectionRunner:
         while not self._stop.is_set():
             self._wake.clear()
             failed = False
-            for name in self.projections:
+            # Woken at every commit (saves here, notifications from elsewhere): a pass that
+            # finds everything current costs two reads, not two per projection.
+            try:
+                behind = self.behind()
+            except Exception as error:  # the store is away: report, retry after a pause
+                self.last_error = error
+                log.exception("projection positions unreadable; retrying")
+                self._wake.wait(1.0)
+                continue
+            for name in behind:
+                if self._stop.is_set():
+                    return
                 # One projection failing must not stop the others.
                 try:
-                    self.catch_up(name)
+                    self.catch_up(name, stop=self._stop)
                 except Exception as error:  # keep serving; report through status and logs
                     failed = True
                     self.last_error = error
@@ -360,7 +396,7 @@ class ProjectionRunner:
         wanted = list(names or self.projections)
         self.wake()
         with self._progress:
-            while not all(self.position(name) >= position for name in wanted):
+            while not all(at >= position for at in self._positions_of(wanted)):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False

@@ -124,3 +124,63 @@ class Served:
             return self.log.read_text(errors="replace")
         except OSError:
             return ""
+
+
+class Worker:
+    """`orderledger projections run NAMES…` in a process of its own (all read models when no
+    name is given); SIGTERM on exit, as a deployment stops it."""
+
+    def __init__(
+        self, settings: Settings, *names: str, report_seconds: float = 1.0, **extra_settings: str
+    ) -> None:
+        self.names = names
+        self.env = settings_env(settings, **extra_settings)
+        self.report_seconds = report_seconds
+        self.log = Path(tempfile.mkstemp(prefix="orderledger-worker-", suffix=".log")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        args = ("projections", "run", *self.names, "--report-seconds", str(self.report_seconds))
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                cli(*args), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while "running" not in self.log_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the projection worker did not start:\n{self.log_text()}")
+            time.sleep(0.05)
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM, and the exit code once it has stopped."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def kill(self) -> int:
+        assert self.process is not None
+        self.process.kill()
+        return self.process.wait(10)
+
+    def __enter__(self) -> Worker:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            try:
+                self.terminate()
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.unlink(missing_ok=True)
+
+    def log_text(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")
+        except OSError:
+            return ""

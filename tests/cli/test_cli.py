@@ -95,10 +95,11 @@ def test_loading_the_demo_twice_is_refused_with_one_line(settings: Settings) -> 
     ]
 
 
-def test_an_unknown_projection_is_a_clear_error(settings: Settings) -> None:
-    code, output = invoke(settings, "projections", "rebuild", "nonsense")
+@pytest.mark.parametrize("args", [["rebuild", "nonsense"], ["run", "inventory", "nonsense"]])
+def test_an_unknown_projection_is_a_clear_error(settings: Settings, args: list[str]) -> None:
+    code, output = invoke(settings, "projections", *args)
     assert code == 1
-    assert "unknown projection 'nonsense'" in output
+    assert "unknown projection 'nonsense'; known: catalog, inventory," in output
     assert len(output.strip().splitlines()) == 1
 
 
