@@ -10,11 +10,11 @@ recognisable in its output, and those states are encoded by the library instead 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, Transcoding
 
 
 class DateAsISO(Transcoding):
@@ -74,6 +74,15 @@ class OrjsonTranscoder(OrjsonDecodingTranscoder):
     """Encodes with orjson where that writes exactly the library's bytes, else with the
     library's encoder: states holding UUIDs, some floats, integers beyond 64 bits, non-string
     keys or anything orjson refuses take the library's path, and fail there as they would."""
+
+    def _encode_obj(self, o: Any) -> dict[str, Any]:
+        # A UTC datetime (every event's timestamp, most business times) in the library's
+        # typed form: orjson's text for it is isoformat()'s, at a tenth of the cost, which
+        # was most of what encoding an event cost.
+        registered = self.types.get(datetime)
+        if type(o) is datetime and o.tzinfo is UTC and type(registered) is DatetimeAsISO:
+            return {"_type_": DatetimeAsISO.name, "_data_": orjson.dumps(o)[1:-1].decode()}
+        return super()._encode_obj(o)
 
     def encode(self, obj: Any) -> bytes:
         try:

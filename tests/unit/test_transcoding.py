@@ -153,3 +153,17 @@ def test_states_orjson_would_write_otherwise_take_the_librarys_path() -> None:
     for state in ({"id": uuid}, {"f": 1.5e-05}, {"f": 4.8e-06}, {1: "a"}, {"n": 2**70}):
         assert WRITER.encode(state) == LIBRARY.encode(state)
     assert WRITER.decode(WRITER.encode({"id": uuid})) == {"id": uuid}
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_utc_datetimes_are_written_as_isoformat_writes_them(moment: datetime) -> None:
+    state = {"at": moment, "nested": [{"at": moment}]}
+    assert WRITER.encode(state) == LIBRARY.encode(state)
+    assert WRITER.decode(WRITER.encode(state)) == state
+
+
+@given(st.datetimes(timezones=st.timezones()))
+def test_datetimes_in_other_time_zones_are_written_as_the_library_writes_them(
+    moment: datetime,
+) -> None:
+    assert written(WRITER, {"at": moment}) == written(LIBRARY, {"at": moment})
