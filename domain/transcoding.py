@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from enum import Enum
 from typing import Any
 
 import orjson
@@ -73,7 +74,20 @@ _PASS_TO_HOOK = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLA
 class OrjsonTranscoder(OrjsonDecodingTranscoder):
     """Encodes with orjson where that writes exactly the library's bytes, else with the
     library's encoder: states holding UUIDs, some floats, integers beyond 64 bits, non-string
-    keys or anything orjson refuses take the library's path, and fail there as they would."""
+    keys or anything orjson refuses take the library's path, and fail there as they would.
+    orjson writes enum members as their values without asking the hook: once a transcoding
+    for an `Enum` type is registered, every state takes the library's path. One difference is
+    left: an unregistered plain `Enum` member (no event state holds one) is written as its
+    value where the library would refuse it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._library_only = False
+
+    def register(self, transcoding: Transcoding) -> None:
+        super().register(transcoding)
+        if issubclass(transcoding.type, Enum):
+            self._library_only = True
 
     def _encode_obj(self, o: Any) -> dict[str, Any]:
         # A UTC datetime (every event's timestamp, most business times) in the library's
@@ -85,6 +99,8 @@ class OrjsonTranscoder(OrjsonDecodingTranscoder):
         return super()._encode_obj(o)
 
     def encode(self, obj: Any) -> bytes:
+        if self._library_only:
+            return super().encode(obj)
         try:
             data = orjson.dumps(obj, default=self._encode_obj, option=_PASS_TO_HOOK)
         except orjson.JSONEncodeError:

@@ -7,6 +7,7 @@ import struct
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +16,7 @@ from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
     JSONTranscoder,
+    Transcoding,
     UUIDAsHex,
 )
 from hypothesis import given
@@ -167,3 +169,27 @@ def test_datetimes_in_other_time_zones_are_written_as_the_library_writes_them(
     moment: datetime,
 ) -> None:
     assert written(WRITER, {"at": moment}) == written(LIBRARY, {"at": moment})
+
+
+class Colour(Enum):
+    RED = "red"
+
+
+class ColourAsName(Transcoding):
+    type = Colour
+    name = "colour"
+
+    def encode(self, obj: Colour) -> str:
+        return obj.name
+
+    def decode(self, data: str) -> Colour:
+        return Colour[data]
+
+
+def test_a_registered_enum_is_written_as_the_library_writes_it() -> None:
+    library, writer = registered(JSONTranscoder()), registered(OrjsonTranscoder())
+    for transcoder in (library, writer):
+        transcoder.register(ColourAsName())
+    state = {"colour": Colour.RED, "at": datetime(2026, 11, 25, tzinfo=UTC)}
+    assert writer.encode(state) == library.encode(state)
+    assert writer.decode(writer.encode(state)) == state
