@@ -45,7 +45,7 @@ from domain.exceptions import (
 from domain.idempotency import IdempotencyRecord, idempotency_id
 from domain.products import Product
 from domain.stock_items import StockItem
-from domain.transcoding import DateAsISO, OrjsonDecodingTranscoder
+from domain.transcoding import DateAsISO, OrjsonTranscoder
 from domain.values import Meta, stable_id
 from domain.warehouses import Warehouse
 
@@ -117,7 +117,7 @@ class LedgerBase(Application[UUID]):
         return Environment(name, values)
 
     def construct_transcoder(self) -> Transcoder:
-        transcoder = OrjsonDecodingTranscoder()
+        transcoder = OrjsonTranscoder()
         self.register_transcodings(transcoder)
         return transcoder
 
@@ -145,7 +145,7 @@ class LedgerBase(Application[UUID]):
         for domain_event in processing.events:
             # Metadata travels with the stored state, outside the domain's own fields.
             object.__setattr__(domain_event, "meta", stamp)
-        recordings = self._record(processing)
+        position = self._insert(processing)
         if self._saved is not None:
             for aggregate_id, aggregate in processing.aggregates.items():
                 self._saved.put(aggregate_id, aggregate)
@@ -155,10 +155,21 @@ class LedgerBase(Application[UUID]):
             # The events are committed: a snapshot only shortens later reads (the next one is
             # taken an interval on), and failing now would tell the caller nothing was stored.
             log.warning("snapshot not taken after %s", meta.command, exc_info=True)
-        position = recordings[-1].notification.id if recordings else self.head()
         for listener in self.save_listeners:
             listener(position)
         return position
+
+    def _insert(self, processing: ProcessingEvent[UUID]) -> int:
+        """Store the events in one transaction; return the last position. What the library's
+        `_record` does, without wrapping every stored event in a Recording and a
+        Notification that nothing here reads (~3 µs an event)."""
+        stored = list(map(self.mapper.to_stored_event, processing.events))
+        positions = self.recorder.insert_events(stored)
+        cache = self.repository.cache
+        if cache and not self.repository.fastforward:
+            for aggregate_id, aggregate in processing.aggregates.items():
+                cache.put(aggregate_id, aggregate)
+        return positions[-1] if positions else self.head()
 
     def head(self) -> int:
         """The newest log position (0 for an empty log)."""
