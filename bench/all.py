@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from bench.results import ENV, Result, read
+from bench.results import COMMIT, ENV, Result, read
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "performance.md"
@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         **os.environ,
         ENV: str(results_file),
         "ORDERLEDGER_BENCH_POSTGRES_URL": args.postgres_url,
+        COMMIT: commit(),
     }
     started, failed = time.perf_counter(), []
     for step in steps:
@@ -138,7 +139,8 @@ def summary(results: list[Result], quick: bool, seconds: float, failed: list[str
     mode = "quick run, small counts: not representative" if quick else "full run"
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} by `python -m bench.all` ({mode},"
-        f" {seconds / 60:.0f} min) at commit {commit()} on {machine()}.",
+        f" {seconds / 60:.0f} min) on {machine()}; the machine column gives each figure's"
+        " CPUs, load average and the commit measured.",
         "",
         f"**{len(met)} targets met, {len(missed)} missed** of {len(met) + len(missed)} with a"
         " target; the other rows have no target of their own and are shown for what they cost.",
@@ -163,7 +165,7 @@ def row(r: Result) -> str:
     ratio = "—" if r.ratio is None else f"{r.ratio:.2f}"
     verdict = "—" if r.met is None else "met" if r.met else f"**MISSED** ({_gap(r)})"
     target = r.target_text or "—"
-    machine_now = f"{r.cpus} CPUs, load {r.load:.1f}"
+    machine_now = f"{r.cpus} CPUs, load {r.load:.1f}" + (f", {r.commit}" if r.commit else "")
     cells = [
         r.area,
         _cell(r.figure),

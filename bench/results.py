@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ENV = "ORDERLEDGER_BENCH_RESULTS"
+COMMIT = "ORDERLEDGER_BENCH_COMMIT"
 PAGE_TARGET_MS = 200  # server time p95 of a console page or list with 100,000 orders
 
 
@@ -35,6 +36,7 @@ class Result:
     bench: str = ""  # the command that measured it
     load: float = 0.0  # 1-minute load average when it was recorded
     cpus: int = 0
+    commit: str = ""  # of the code measured (`python -m bench.all` passes it on)
 
     @property
     def ratio(self) -> float | None:
@@ -87,6 +89,7 @@ def record(
         bench,
         _load(),
         os.cpu_count() or 1,
+        os.environ.get(COMMIT, ""),
     )
     path = os.environ.get(ENV)
     if path:
