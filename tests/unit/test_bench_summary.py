@@ -74,6 +74,7 @@ def test_the_summary_counts_and_explains_every_verdict() -> None:
             lower_is_better=True,
             load=4.0,
             cpus=2,
+            commit="abc1234",
         ),
         Result(
             "commands",
@@ -109,7 +110,7 @@ def test_the_summary_counts_and_explains_every_verdict() -> None:
     assert "**MISSED** (93% short)" in rows[1]
     assert "| — | — |" in rows[2]  # no baseline, no target
     assert "**MISSED** (62% over)" in rows[3]
-    assert "2 CPUs, load 4.0" in rows[3]
+    assert "| 2 CPUs, load 4.0, abc1234 |" in rows[3]
     assert lines[-1].startswith("Did not finish: bench.dashboard (exit 1)")
 
 
